@@ -1,0 +1,1 @@
+//! Trigger decoding (in progress).

@@ -1,0 +1,1 @@
+//! Parquet footer -> Delta schema and add.stats (in progress).

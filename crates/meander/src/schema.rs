@@ -1,0 +1,1 @@
+//! Schema evolution: merging a file schema into a table schema (in progress).

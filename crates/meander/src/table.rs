@@ -1,0 +1,1 @@
+//! Table root and partition inference (in progress).
