@@ -138,6 +138,39 @@ impl Env {
     }
 }
 
+/// Conflicting commits retried before giving up (default 100).
+pub const COMMIT_MAX_ATTEMPTS: &str = "COMMIT_MAX_ATTEMPTS";
+/// For local runs only: buckets are folders under this directory and tables
+/// are `file://` URLs (used by `meander invoke` and the demo). Unset in AWS.
+pub const LOCAL_STORAGE_DIR: &str = "MEANDER_LOCAL_STORAGE_DIR";
+
+/// The commit retry policy, with `COMMIT_MAX_ATTEMPTS` applied.
+pub fn retry_policy(
+    env: &Env,
+    default: meander::commit::RetryPolicy,
+) -> Result<meander::commit::RetryPolicy, ConfigError> {
+    let max_attempts = env.parse_or(COMMIT_MAX_ATTEMPTS, default.max_attempts)?;
+    if max_attempts == 0 {
+        return Err(ConfigError::invalid(
+            COMMIT_MAX_ATTEMPTS,
+            "0",
+            "must be at least 1",
+        ));
+    }
+    Ok(meander::commit::RetryPolicy {
+        max_attempts,
+        ..default
+    })
+}
+
+/// Where tables live: S3, or local folders when `MEANDER_LOCAL_STORAGE_DIR` is set.
+pub fn locator(env: &Env) -> meander::tables::Locator {
+    match env.optional(LOCAL_STORAGE_DIR) {
+        Some(dir) => meander::tables::Locator::local(dir),
+        None => meander::tables::Locator::s3(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,172 @@
+//! `meander demo`: the fleet on generated data, on local files, in seconds.
+//!
+//! Buckets are folders under the demo directory (`MEANDER_LOCAL_STORAGE_DIR`);
+//! events are the same JSON AWS delivers, handed to the same handlers the
+//! Lambda binaries run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, TimestampNanosecondArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use serde_json::{json, Value};
+
+use crate::CliError;
+
+const MARKER: &str = ".meander-demo";
+const BUCKET: &str = "landing";
+
+/// Write one Parquet file of an Aurora-style `orders` export.
+fn write_orders(
+    path: &Path,
+    day: u32,
+    part: u32,
+    rows: i64,
+    with_coupon: bool,
+) -> Result<u64, CliError> {
+    let mut fields = vec![
+        Field::new("order_id", DataType::Int64, false),
+        Field::new("customer", DataType::Utf8, true),
+        Field::new("amount", DataType::Float64, true),
+        Field::new(
+            "created_at",
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            true,
+        ),
+    ];
+    let base = (day as i64 * 100 + part as i64) * 10_000;
+    let day_start_ns = chrono::NaiveDate::from_ymd_opt(2026, 11, day)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_nanos_opt().unwrap_or_default())
+        .unwrap_or_default();
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(base..base + rows)),
+        Arc::new(StringArray::from_iter_values(
+            (0..rows).map(|i| format!("customer-{:03}", (i * 7) % 250)),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            (0..rows).map(|i| ((i * 37) % 10_000) as f64 / 100.0),
+        )),
+        Arc::new(
+            TimestampNanosecondArray::from_iter_values(
+                (0..rows).map(|i| day_start_ns + i * 60_000_000_000),
+            )
+            .with_timezone("UTC"),
+        ),
+    ];
+    if with_coupon {
+        fields.push(Field::new("coupon", DataType::Utf8, true));
+        columns.push(Arc::new(StringArray::from_iter(
+            (0..rows).map(|i| (i % 3 == 0).then(|| format!("WELCOME{}", i % 5))),
+        )));
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let file = std::fs::File::create(path)?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), None)?;
+    writer.write(&batch)?;
+    writer.close()?;
+    Ok(std::fs::metadata(path)?.len())
+}
+
+/// An S3 notification record as AWS sends it (key form-URL-encoded).
+fn s3_record(key: &str, size: u64, name: &str) -> Value {
+    let encoded: String = key
+        .split('/')
+        .map(|s| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("/");
+    json!({
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "eventName": name,
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": BUCKET, "arn": format!("arn:aws:s3:::{BUCKET}")},
+               "object": {"key": encoded, "size": size}}
+    })
+}
+
+/// An SQS batch of S3 notifications, one message per record.
+fn sqs_batch(records: &[Value]) -> Value {
+    let messages: Vec<Value> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            json!({
+                "messageId": format!("demo-{i:04}"),
+                "receiptHandle": "demo",
+                "body": json!({"Records": [r]}).to_string(),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:oxbow-events",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    json!({ "Records": messages })
+}
+
+fn prepare(dir: &Path) -> Result<PathBuf, CliError> {
+    if dir.exists() {
+        if !dir.join(MARKER).exists() && std::fs::read_dir(dir)?.next().is_some() {
+            return Err(format!(
+                "{} exists and is not a demo directory; pass another DIR",
+                dir.display()
+            )
+            .into());
+        }
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join(MARKER), "created by meander demo\n")?;
+    Ok(std::fs::canonicalize(dir)?)
+}
+
+pub async fn run(dir: PathBuf) -> Result<(), CliError> {
+    let dir = prepare(&dir)?;
+    let env = crate::invoke::env_with(&[format!(
+        "{}={}",
+        meander_lambda::config::LOCAL_STORAGE_DIR,
+        dir.display()
+    )])?;
+    println!("meander demo in {}\n", dir.display());
+
+    // 1. An Aurora-style Parquet export under ds= partitions.
+    println!("== oxbow: Parquet export -> Delta table, without rewriting data");
+    let mut records = Vec::new();
+    for day in 1..=3u32 {
+        for part in 0..2u32 {
+            let key = format!("exports/orders/ds=2026-11-0{day}/part-{part:05}.snappy.parquet");
+            let size = write_orders(&dir.join(BUCKET).join(&key), day, part, 500, false)?;
+            records.push(s3_record(&key, size, "ObjectCreated:Put"));
+        }
+    }
+    // a marker file the exporter leaves, ignored
+    let success = "exports/orders/_SUCCESS";
+    std::fs::write(dir.join(BUCKET).join(success), b"")?;
+    records.push(s3_record(success, 0, "ObjectCreated:Put"));
+    let response = crate::invoke::invoke("oxbow", &env, sqs_batch(&records)).await?;
+    println!("  6 files + _SUCCESS delivered -> response {response}");
+
+    // 2. Redelivery adds nothing; a file with a new column evolves the schema.
+    let response = crate::invoke::invoke("oxbow", &env, sqs_batch(&records)).await?;
+    println!("  same batch redelivered      -> response {response} (nothing added twice)");
+    let key = "exports/orders/ds=2026-11-03/part-00002.snappy.parquet";
+    let size = write_orders(&dir.join(BUCKET).join(key), 3, 2, 250, true)?;
+    let response = crate::invoke::invoke(
+        "oxbow",
+        &env,
+        sqs_batch(&[s3_record(key, size, "ObjectCreated:Put")]),
+    )
+    .await?;
+    println!("  file with new column coupon -> response {response} (schema evolved)\n");
+
+    let table = dir.join(BUCKET).join("exports/orders");
+    crate::info::run(&table.display().to_string(), false).await?;
+    println!("\nRead it with any Delta reader, e.g. python -c \"import deltalake; print(deltalake.DeltaTable('{}').to_pandas())\"", table.display());
+    Ok(())
+}

@@ -1,0 +1,63 @@
+//! `meander invoke`: a function's handler, in-process, with an event file.
+
+use std::path::Path;
+
+use meander_lambda::Env;
+use serde_json::Value;
+
+use crate::CliError;
+
+/// The functions `invoke` knows.
+pub const FUNCTIONS: &[&str] = &["oxbow"];
+
+/// The process environment with `KEY=VALUE` overrides.
+pub fn env_with(overrides: &[String]) -> Result<Env, CliError> {
+    let mut env = Env::from_process();
+    for kv in overrides {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--env {kv:?}: expected KEY=VALUE"))?;
+        env.set(k.trim(), v);
+    }
+    Ok(env)
+}
+
+pub fn read_event(path: &Path) -> Result<Value, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read event file {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("event file {} is not JSON: {e}", path.display()).into())
+}
+
+/// Run `function`'s handler on `event` and return its response.
+pub async fn invoke(function: &str, env: &Env, event: Value) -> Result<Value, CliError> {
+    match function {
+        "oxbow" => {
+            let state = oxbow::Oxbow::from_env(env)?;
+            let response = oxbow::handle(&state, event)
+                .await
+                .map_err(|e| format!("oxbow failed: {e}"))?;
+            Ok(serde_json::to_value(response)?)
+        }
+        other => Err(format!(
+            "unknown function {other:?}; known functions: {}",
+            FUNCTIONS.join(", ")
+        )
+        .into()),
+    }
+}
+
+pub async fn run(function: &str, event: &Path, env: &[String]) -> Result<(), CliError> {
+    if !FUNCTIONS.contains(&function) {
+        return Err(format!(
+            "unknown function {function:?}; known functions: {}",
+            FUNCTIONS.join(", ")
+        )
+        .into());
+    }
+    let env = env_with(env)?;
+    let event = read_event(event)?;
+    let response = invoke(function, &env, event).await?;
+    println!("{}", serde_json::to_string_pretty(&response)?);
+    Ok(())
+}
