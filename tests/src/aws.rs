@@ -327,6 +327,20 @@ impl Aws {
         prefix: Option<&str>,
         suffix: Option<&str>,
     ) -> Result<()> {
+        self.notify_queue(bucket, queue_arn, &["s3:ObjectCreated:*"], prefix, suffix)
+            .await
+    }
+
+    /// Have `bucket` send the `events` (e.g. `s3:ObjectCreated:*`,
+    /// `s3:ObjectRemoved:*`) to the queue `queue_arn`.
+    pub async fn notify_queue(
+        &self,
+        bucket: &str,
+        queue_arn: &str,
+        events: &[&str],
+        prefix: Option<&str>,
+        suffix: Option<&str>,
+    ) -> Result<()> {
         let mut rules = Vec::new();
         if let Some(p) = prefix {
             rules.push(
@@ -346,7 +360,7 @@ impl Aws {
         }
         let mut qc = QueueConfiguration::builder()
             .queue_arn(queue_arn)
-            .events(Event::from("s3:ObjectCreated:*"));
+            .set_events(Some(events.iter().map(|e| Event::from(*e)).collect()));
         if !rules.is_empty() {
             qc = qc.filter(
                 NotificationConfigurationFilter::builder()

@@ -21,6 +21,7 @@ pub mod aws;
 pub mod delta_reader;
 pub mod error;
 pub mod moto;
+pub mod parquet;
 pub mod poller;
 pub mod runtime;
 pub mod streams;

@@ -267,12 +267,26 @@ impl SqsPoller {
                 .send()
                 .await
                 .map_err(context(format!("delete from {}", self.queue_url)))?;
-            if !out.failed().is_empty() {
+            // An expired receipt handle means the visibility timeout ran out
+            // while the function worked: the message was (or will be)
+            // received again, as on AWS, and processed again idempotently.
+            // Any other failure is a bed error.
+            let (stale, other): (Vec<_>, Vec<_>) = out
+                .failed()
+                .iter()
+                .partition(|f| f.code() == "ReceiptHandleIsInvalid");
+            if !other.is_empty() {
                 return Err(Error::new(format!(
                     "delete from {} failed for {:?}",
-                    self.queue_url,
-                    out.failed()
+                    self.queue_url, other
                 )));
+            }
+            if !stale.is_empty() {
+                eprintln!(
+                    "poller: {} message(s) of {} outlived their visibility timeout and will be redelivered",
+                    stale.len(),
+                    self.queue_url
+                );
             }
             deleted += out.successful().len();
         }

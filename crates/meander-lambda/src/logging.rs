@@ -21,8 +21,10 @@ const QUIET: &[&str] = &[
     "rustls=warn",
     "object_store=warn",
     "deltalake_core=warn",
-    // delta_kernel logs an ERROR for "no table here yet", which is how every
+    // The Delta kernel (crate buoyant_kernel, imported as delta_kernel) logs
+    // INFO spans per snapshot and an ERROR for "no table here yet", which is how every
     // table starts; its real errors reach us as returned errors anyway.
+    "buoyant_kernel=off",
     "delta_kernel=off",
     "lambda_runtime=warn",
 ];

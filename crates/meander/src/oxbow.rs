@@ -474,7 +474,7 @@ async fn read_file(
             Err(source) => return Err(fail(OxbowError::Object { path: url, source })),
         },
     };
-    let meta = match parquet_meta::read_metadata(store.as_ref(), &path, size).await {
+    let meta = match parquet_meta::read_metadata(store.as_ref(), &path, size, &url).await {
         Ok(m) => m,
         Err(parquet_meta::ParquetMetaError::Io {
             source: deltalake::ObjectStoreError::NotFound { .. },
@@ -743,4 +743,180 @@ fn plan_commit(
         }
     };
     (Plan::Commit { actions, operation }, errors, summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::decode_payload;
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use arrow::record_batch::RecordBatch;
+    use serde_json::json;
+
+    fn write_parquet(path: &std::path::Path, columns: Vec<(&str, ArrayRef)>) -> u64 {
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+            .collect();
+        let batch = RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            columns.into_iter().map(|(_, a)| a).collect(),
+        )
+        .unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let file = std::fs::File::create(path).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        std::fs::metadata(path).unwrap().len()
+    }
+
+    fn ids(n: std::ops::Range<i64>) -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(n))
+    }
+
+    fn strings(v: &[&str]) -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(v.iter().copied()))
+    }
+
+    /// An SQS batch, one message per (id, key, event name, sequencer).
+    fn batch(records: &[(&str, &str, &str, Option<&str>)]) -> DecodedBatch {
+        let messages: Vec<_> = records
+            .iter()
+            .map(|(id, key, name, seq)| {
+                // No size: oxbow asks the store (HEAD), as for emulators.
+                let mut object = json!({ "key": key });
+                if let Some(s) = seq {
+                    object["sequencer"] = json!(s);
+                }
+                json!({
+                    "messageId": id,
+                    "eventSource": "aws:sqs",
+                    "body": json!({"Records": [{
+                        "eventSource": "aws:s3", "eventName": name,
+                        "eventTime": "2026-11-02T10:00:00.000Z",
+                        "s3": {"bucket": {"name": "bkt"}, "object": object}
+                    }]}).to_string()
+                })
+            })
+            .collect();
+        decode_payload(&json!({ "Records": messages })).unwrap()
+    }
+
+    fn engine(dir: &std::path::Path) -> Oxbow {
+        Oxbow::new(OxbowConfig {
+            locator: Locator::local(dir),
+            ..OxbowConfig::default()
+        })
+    }
+
+    async fn table_files(dir: &std::path::Path, prefix: &str) -> (u64, Vec<String>) {
+        let url = url::Url::from_directory_path(dir.join("bkt").join(prefix)).unwrap();
+        let mut t = crate::tables::open_handle(&url).unwrap();
+        t.load().await.unwrap();
+        let state = t.snapshot().unwrap();
+        let mut files: Vec<String> = state
+            .log_data()
+            .iter()
+            .map(|f| f.path().into_owned())
+            .collect();
+        files.sort();
+        (t.version().unwrap(), files)
+    }
+
+    #[tokio::test]
+    async fn incompatible_type_fails_only_that_file_naming_file_column_and_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("bkt");
+        write_parquet(&root.join("t/a.parquet"), vec![("id", ids(0..3))]);
+        let ox = engine(dir.path());
+        let out = ox
+            .process(&batch(&[("m1", "t/a.parquet", "ObjectCreated:Put", None)]))
+            .await;
+        assert!(out.failed_messages.is_empty(), "{out:?}");
+
+        write_parquet(&root.join("t/b.parquet"), vec![("id", strings(&["x"]))]);
+        write_parquet(
+            &root.join("t/c.parquet"),
+            vec![("id", ids(3..5)), ("extra", strings(&["p", "q"]))],
+        );
+        let out = ox
+            .process(&batch(&[
+                ("m2", "t/b.parquet", "ObjectCreated:Put", None),
+                ("m3", "t/c.parquet", "ObjectCreated:Put", None),
+            ]))
+            .await;
+        assert_eq!(out.failed_messages, ["m2"]);
+        let err = out.tables[0].errors.join("\n");
+        assert!(err.contains("t/b.parquet") && err.contains("id"), "{err}");
+        assert!(err.contains("long") && err.contains("string"), "{err}");
+        assert!(out.tables[0].schema_evolved);
+        let (version, files) = table_files(dir.path(), "t").await;
+        assert_eq!(version, 1);
+        assert_eq!(files, ["a.parquet", "c.parquet"]);
+    }
+
+    #[tokio::test]
+    async fn tables_fail_alone_and_prefixes_guard_the_bucket() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("bkt");
+        write_parquet(&root.join("in/good/x.parquet"), vec![("id", ids(0..2))]);
+        std::fs::create_dir_all(root.join("in/bad")).unwrap();
+        std::fs::write(root.join("in/bad/y.parquet"), b"PAR1 not really PAR1").unwrap();
+        write_parquet(&root.join("elsewhere/z.parquet"), vec![("id", ids(0..2))]);
+        let ox = Oxbow::new(OxbowConfig {
+            locator: Locator::local(dir.path()),
+            table_prefixes: TablePrefixes::parse(&["s3://bkt/in/good", "s3://bkt/in/bad"]).unwrap(),
+            ..OxbowConfig::default()
+        });
+        let out = ox
+            .process(&batch(&[
+                ("good", "in/good/x.parquet", "ObjectCreated:Put", None),
+                ("bad", "in/bad/y.parquet", "ObjectCreated:Put", None),
+                ("outside", "elsewhere/z.parquet", "ObjectCreated:Put", None),
+            ]))
+            .await;
+        assert_eq!(out.failed_messages, ["bad"]);
+        assert_eq!(out.ignored, 1);
+        assert_eq!(table_files(dir.path(), "in/good").await.1, ["x.parquet"]);
+        assert!(!root.join("elsewhere/_delta_log").exists());
+    }
+
+    #[tokio::test]
+    async fn the_last_event_per_key_wins_and_partitions_must_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("bkt");
+        write_parquet(&root.join("p/ds=1/a.parquet"), vec![("id", ids(0..2))]);
+        write_parquet(&root.join("p/ds=1/b.parquet"), vec![("id", ids(2..4))]);
+        let ox = engine(dir.path());
+        // b is created then removed (by sequencer, though delivered in
+        // reverse): it must not be added.
+        let out = ox
+            .process(&batch(&[
+                ("m1", "p/ds=1/a.parquet", "ObjectCreated:Put", Some("0A")),
+                ("m2", "p/ds=1/b.parquet", "ObjectRemoved:Delete", Some("0C")),
+                ("m3", "p/ds=1/b.parquet", "ObjectCreated:Put", Some("0B")),
+            ]))
+            .await;
+        assert!(out.failed_messages.is_empty(), "{out:?}");
+        assert_eq!(table_files(dir.path(), "p").await.1, ["ds=1/a.parquet"]);
+
+        // A file whose path has other partition columns than the table's.
+        write_parquet(&root.join("p/region=eu/c.parquet"), vec![("id", ids(4..5))]);
+        let out = ox
+            .process(&batch(&[(
+                "m4",
+                "p/region=eu/c.parquet",
+                "ObjectCreated:Put",
+                None,
+            )]))
+            .await;
+        assert_eq!(out.failed_messages, ["m4"]);
+        assert!(
+            out.tables[0].errors[0].contains("region"),
+            "{:?}",
+            out.tables[0].errors
+        );
+    }
 }

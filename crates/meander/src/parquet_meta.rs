@@ -216,13 +216,15 @@ fn corrupt(path: &str, reason: impl Into<String>) -> ParquetMetaError {
 
 /// Read the footer of the Parquet object `path` of `size` bytes (the size in
 /// the S3 event) with ranged GETs only: one for files whose footer fits in the
-/// last 64 KiB, two otherwise.
+/// last 64 KiB, two otherwise. `name` names the file in errors (e.g. its
+/// full `s3://` URL; the store path may be relative to a table root).
 pub async fn read_metadata(
     store: &dyn ObjectStore,
     path: &Path,
     size: u64,
+    name: &str,
 ) -> Result<Arc<ParquetMetaData>, ParquetMetaError> {
-    let name = path.to_string();
+    let name = name.to_string();
     if size < MIN_FILE_LEN {
         return Err(corrupt(
             &name,
@@ -2802,7 +2804,7 @@ mod tests {
         // Small file: one request covers it.
         let bytes = small_file();
         store.put(&path, bytes.clone().into()).await.unwrap();
-        let meta = read_metadata(&store, &path, bytes.len() as u64)
+        let meta = read_metadata(&store, &path, bytes.len() as u64, path.as_ref())
             .await
             .unwrap();
         assert_eq!(meta.file_metadata().num_rows(), 3);
@@ -2825,7 +2827,7 @@ mod tests {
         let footer_len = u32::from_le_bytes(big[big.len() - 8..big.len() - 4].try_into().unwrap());
         assert!(u64::from(footer_len) > FOOTER_PREFETCH);
         store.put(&path, big.clone().into()).await.unwrap();
-        let meta = read_metadata(&store, &path, big.len() as u64)
+        let meta = read_metadata(&store, &path, big.len() as u64, path.as_ref())
             .await
             .unwrap();
         assert_eq!(meta.file_metadata().schema_descr().num_columns(), 3000);
@@ -2835,7 +2837,7 @@ mod tests {
         assert_eq!(v["maxValues"]["column_with_a_long_name_31"], json!(32));
 
         // The size in the event is wrong (object replaced or truncated).
-        let err = read_metadata(&store, &path, big.len() as u64 + 10)
+        let err = read_metadata(&store, &path, big.len() as u64 + 10, path.as_ref())
             .await
             .unwrap_err();
         assert!(
@@ -2845,14 +2847,16 @@ mod tests {
             ),
             "{err:?}"
         );
-        let err = read_metadata(&store, &path, 5).await.unwrap_err();
+        let err = read_metadata(&store, &path, 5, path.as_ref())
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, ParquetMetaError::CorruptFooter { .. }),
             "{err:?}"
         );
 
         // Gone.
-        let err = read_metadata(&store, &Path::from("t/nope.parquet"), 100)
+        let err = read_metadata(&store, &Path::from("t/nope.parquet"), 100, "t/nope.parquet")
             .await
             .unwrap_err();
         assert!(
