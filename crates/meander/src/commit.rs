@@ -24,7 +24,8 @@
 //!
 //! [`Plan::Commit`] carries the actions (adds, removes, an evolved metadata
 //! action, `txn`s). Checkpoints are written every `delta.checkpointInterval`
-//! commits; expired-log cleanup runs only when asked for.
+//! commits; expired-log cleanup runs only when the table sets
+//! `delta.enableExpiredLogCleanup=true` (delta-rs would run it by default).
 
 use std::time::{Duration, Instant};
 
@@ -142,11 +143,25 @@ pub fn is_not_a_table(err: &DeltaTableError) -> bool {
     )
 }
 
-fn table_props() -> CommitProperties {
+/// The table property that turns expired-log cleanup on. delta-rs cleans up
+/// by default when it is unset; we only do when it is set to `true`.
+pub const EXPIRED_LOG_CLEANUP: &str = "delta.enableExpiredLogCleanup";
+
+fn table_props(table: &DeltaTable) -> CommitProperties {
+    let cleanup = table
+        .state
+        .as_ref()
+        .and_then(|s| {
+            s.metadata()
+                .configuration()
+                .get(EXPIRED_LOG_CLEANUP)
+                .cloned()
+        })
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     CommitProperties::default()
         .with_max_retries(0)
         .with_create_checkpoint(true)
-        .with_cleanup_expired_logs(Some(false))
+        .with_cleanup_expired_logs(Some(cleanup))
 }
 
 /// Make sure `table` has state if the table exists. Returns whether it exists.
@@ -203,7 +218,7 @@ where
                     .with_configuration(configuration.into_iter().map(|(k, v)| (k, Some(v))))
                     .with_actions(actions)
                     .with_save_mode(SaveMode::ErrorIfExists)
-                    .with_commit_properties(table_props());
+                    .with_commit_properties(table_props(table));
                 match create.await {
                     Ok(created) => {
                         *table = created;
@@ -227,7 +242,7 @@ where
                     .state
                     .as_ref()
                     .ok_or_else(|| delta(DeltaTableError::NotInitialized))?;
-                let committed = CommitBuilder::from(table_props())
+                let committed = CommitBuilder::from(table_props(table))
                     .with_actions(actions)
                     .build(Some(state), table.log_store(), operation)
                     .await;

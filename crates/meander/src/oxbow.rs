@@ -919,4 +919,53 @@ mod tests {
             out.tables[0].errors
         );
     }
+
+    #[tokio::test]
+    async fn checkpoints_follow_the_table_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("bkt");
+        let ox = engine(dir.path());
+        write_parquet(&root.join("c/f0.parquet"), vec![("id", ids(0..1))]);
+        let out = ox
+            .process(&batch(&[("m0", "c/f0.parquet", "ObjectCreated:Put", None)]))
+            .await;
+        assert!(out.failed_messages.is_empty());
+        // Another writer sets a checkpoint interval of 2.
+        let url = url::Url::from_directory_path(root.join("c")).unwrap();
+        let mut t = crate::tables::open_handle(&url).unwrap();
+        t.load().await.unwrap();
+        let _ = t
+            .set_tbl_properties()
+            .with_properties(HashMap::from([(
+                "delta.checkpointInterval".to_string(),
+                "2".to_string(),
+            )]))
+            .await
+            .unwrap();
+        for i in 1..=3 {
+            let key = format!("c/f{i}.parquet");
+            write_parquet(&root.join(&key), vec![("id", ids(i..i + 1))]);
+            let out = ox
+                .process(&batch(&[("m", &key, "ObjectCreated:Put", None)]))
+                .await;
+            assert!(out.failed_messages.is_empty(), "{out:?}");
+        }
+        let log: Vec<String> = std::fs::read_dir(root.join("c/_delta_log"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        // Versions 0..=4; delta-rs checkpoints after every 2nd commit
+        // ((version + 1) % interval == 0): oxbow wrote the one at 3. No
+        // commit was cleaned up.
+        assert!(
+            log.iter()
+                .any(|f| f == "00000000000000000003.checkpoint.parquet"),
+            "{log:?}"
+        );
+        assert!(
+            log.iter().any(|f| f == "00000000000000000000.json"),
+            "{log:?}"
+        );
+        assert_eq!(table_files(dir.path(), "c").await.1.len(), 4);
+    }
 }
