@@ -1,5 +1,6 @@
 //! `meander`: run the fleet's functions locally, inspect tables, try a demo.
 
+mod convert;
 mod demo;
 mod info;
 mod invoke;
@@ -22,6 +23,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Turn a folder (or s3://bucket/prefix) of Parquet files into a Delta table, or add the new files.
+    Convert {
+        /// A local folder (relative paths work) or s3://bucket/prefix
+        location: String,
+    },
     /// Run the fleet on generated data in DIR (default ./meander-demo), on local files.
     Demo { dir: Option<PathBuf> },
     /// Run a function's handler in-process with an event file and print its response.
@@ -54,6 +60,7 @@ async fn main() -> ExitCode {
     )]));
     meander::tables::register_handlers();
     let result = match cli.command {
+        Command::Convert { location } => convert::run(&location).await,
         Command::Demo { dir } => {
             demo::run(dir.unwrap_or_else(|| PathBuf::from("meander-demo"))).await
         }
