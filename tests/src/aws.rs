@@ -1,6 +1,7 @@
-//! SDK clients pointed at the moto server, and helpers that create the
-//! per-test resources: buckets, queues with a dead-letter queue, S3 -> SQS
-//! notifications, DynamoDB tables with a stream.
+//! SDK clients pointed at the moto server (S3, SQS, DynamoDB, DynamoDB
+//! Streams, Glue), and helpers that create the per-test resources: buckets,
+//! queues with a dead-letter queue, S3 -> SQS notifications, DynamoDB tables
+//! with a stream.
 //!
 //! Every helper takes a name *prefix* and returns the unique name it used,
 //! so tests run in parallel against one server without seeing each other.
@@ -53,6 +54,7 @@ pub struct Aws {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub streams: aws_sdk_dynamodbstreams::Client,
+    pub glue: aws_sdk_glue::Client,
 }
 
 /// A queue: name, URL (for API calls) and ARN (for policies, events).
@@ -92,6 +94,16 @@ impl Default for QueueOptions {
     }
 }
 
+/// One queue of a bucket's notification configuration ([`Aws::notify_queues`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueNotification<'a> {
+    pub queue_arn: &'a str,
+    /// e.g. `s3:ObjectCreated:*`, `s3:ObjectRemoved:*`.
+    pub events: &'a [&'a str],
+    pub prefix: Option<&'a str>,
+    pub suffix: Option<&'a str>,
+}
+
 /// A DynamoDB table with a stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamTable {
@@ -109,6 +121,7 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             streams: aws_sdk_dynamodbstreams::Client::new(&config),
+            glue: aws_sdk_glue::Client::new(&config),
             config,
         }
     }
@@ -219,6 +232,23 @@ impl Aws {
         })
         .to_string();
         let queue = self.create_queue_named(base, options, Some(policy)).await?;
+        // As the deployment does: the DLQ names its only source queue, so
+        // `meander dlq replay` finds where to send messages back.
+        let allow = serde_json::json!({
+            "redrivePermission": "byQueue",
+            "sourceQueueArns": [queue.arn],
+        })
+        .to_string();
+        self.sqs
+            .set_queue_attributes()
+            .queue_url(&dlq.url)
+            .attributes(QueueAttributeName::RedriveAllowPolicy, allow)
+            .send()
+            .await
+            .map_err(context(format!(
+                "set the redrive allow policy of {}",
+                dlq.name
+            )))?;
         Ok(QueueWithDlq {
             queue,
             dlq,
@@ -341,44 +371,64 @@ impl Aws {
         prefix: Option<&str>,
         suffix: Option<&str>,
     ) -> Result<()> {
-        let mut rules = Vec::new();
-        if let Some(p) = prefix {
-            rules.push(
-                FilterRule::builder()
-                    .name(FilterRuleName::Prefix)
-                    .value(p)
-                    .build(),
-            );
+        self.notify_queues(
+            bucket,
+            &[QueueNotification {
+                queue_arn,
+                events,
+                prefix,
+                suffix,
+            }],
+        )
+        .await
+    }
+
+    /// Have `bucket` send events to several queues at once (S3 keeps one
+    /// notification configuration per bucket, so they are set together),
+    /// e.g. data files to oxbow's queue and commit files to glue-sync's.
+    pub async fn notify_queues(
+        &self,
+        bucket: &str,
+        notifications: &[QueueNotification<'_>],
+    ) -> Result<()> {
+        let mut config = NotificationConfiguration::builder();
+        for n in notifications {
+            let mut rules = Vec::new();
+            if let Some(p) = n.prefix {
+                rules.push(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Prefix)
+                        .value(p)
+                        .build(),
+                );
+            }
+            if let Some(s) = n.suffix {
+                rules.push(
+                    FilterRule::builder()
+                        .name(FilterRuleName::Suffix)
+                        .value(s)
+                        .build(),
+                );
+            }
+            let mut qc = QueueConfiguration::builder()
+                .queue_arn(n.queue_arn)
+                .set_events(Some(n.events.iter().map(|e| Event::from(*e)).collect()));
+            if !rules.is_empty() {
+                qc = qc.filter(
+                    NotificationConfigurationFilter::builder()
+                        .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+                        .build(),
+                );
+            }
+            let qc = qc
+                .build()
+                .map_err(context("build QueueConfiguration".to_string()))?;
+            config = config.queue_configurations(qc);
         }
-        if let Some(s) = suffix {
-            rules.push(
-                FilterRule::builder()
-                    .name(FilterRuleName::Suffix)
-                    .value(s)
-                    .build(),
-            );
-        }
-        let mut qc = QueueConfiguration::builder()
-            .queue_arn(queue_arn)
-            .set_events(Some(events.iter().map(|e| Event::from(*e)).collect()));
-        if !rules.is_empty() {
-            qc = qc.filter(
-                NotificationConfigurationFilter::builder()
-                    .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
-                    .build(),
-            );
-        }
-        let qc = qc
-            .build()
-            .map_err(context("build QueueConfiguration".to_string()))?;
         self.s3
             .put_bucket_notification_configuration()
             .bucket(bucket)
-            .notification_configuration(
-                NotificationConfiguration::builder()
-                    .queue_configurations(qc)
-                    .build(),
-            )
+            .notification_configuration(config.build())
             .send()
             .await
             .map_err(context(format!(

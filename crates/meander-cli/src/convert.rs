@@ -143,7 +143,7 @@ pub async fn run(location: &str) -> Result<(), CliError> {
     }
     bar.finish_and_clear();
 
-    let d = crate::info::describe(&url.to_string()).await?;
+    let d = crate::info::describe(url.as_str()).await?;
     println!(
         "{}: added {added} files ({bytes} bytes), {present} already in the table; table version {} now has {} files, {} rows, {} bytes",
         t.display, d["version"], d["files"], d["rows"], d["bytes"]

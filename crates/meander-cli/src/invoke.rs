@@ -8,7 +8,14 @@ use serde_json::Value;
 use crate::CliError;
 
 /// The functions `invoke` knows.
-pub const FUNCTIONS: &[&str] = &["oxbow"];
+pub const FUNCTIONS: &[&str] = &[
+    "oxbow",
+    "group-events",
+    "sqs-ingest",
+    "table-backup",
+    "glue-sync",
+    "dynamo-cdc",
+];
 
 /// The process environment with `KEY=VALUE` overrides.
 pub fn env_with(overrides: &[String]) -> Result<Env, CliError> {
@@ -37,6 +44,40 @@ pub async fn invoke(function: &str, env: &Env, event: Value) -> Result<Value, Cl
             let response = oxbow::handle(&state, event)
                 .await
                 .map_err(|e| format!("oxbow failed: {e}"))?;
+            Ok(serde_json::to_value(response)?)
+        }
+        "group-events" => {
+            let state = group_events::GroupEvents::from_env(env).await?;
+            let response = group_events::handle(&state, event)
+                .await
+                .map_err(|e| format!("group-events failed: {e}"))?;
+            Ok(serde_json::to_value(response)?)
+        }
+        "sqs-ingest" => {
+            let state = sqs_ingest::SqsIngest::new(sqs_ingest::Config::from_env(env)?).await;
+            let response = sqs_ingest::handle(&state, event, None)
+                .await
+                .map_err(|e| format!("sqs-ingest failed: {e}"))?;
+            Ok(serde_json::to_value(response)?)
+        }
+        "table-backup" => {
+            let state = table_backup::TableBackup::new(table_backup::Config::from_env(env)?).await;
+            table_backup::handle(&state, event, None)
+                .await
+                .map_err(|e| format!("table-backup failed: {e}").into())
+        }
+        "glue-sync" => {
+            let state = glue_sync::GlueSync::from_env(env).await?;
+            let response = glue_sync::handle(&state, event)
+                .await
+                .map_err(|e| format!("glue-sync failed: {e}"))?;
+            Ok(serde_json::to_value(response)?)
+        }
+        "dynamo-cdc" => {
+            let state = dynamo_cdc::DynamoCdc::from_env(env)?;
+            let response = dynamo_cdc::handle(&state, event)
+                .await
+                .map_err(|e| format!("dynamo-cdc failed: {e}"))?;
             Ok(serde_json::to_value(response)?)
         }
         other => Err(format!(

@@ -3,8 +3,13 @@
 //! Events in (S3 notifications in every envelope), Delta actions and Arrow
 //! batches out. Decode and plan functions are pure; I/O sits at the edges.
 
+pub mod backup;
 pub mod commit;
+pub mod dynamo;
 pub mod events;
+pub mod glue;
+pub mod group;
+pub mod ingest;
 pub mod oxbow;
 pub mod parquet_meta;
 pub mod schema;

@@ -30,7 +30,6 @@ use deltalake::kernel::{
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, DeltaTableError, ObjectStore, Path};
 use futures::StreamExt;
-use object_store::ObjectStoreExt;
 use tracing::{info, warn};
 
 use crate::commit::{commit_with_retry, CommitError, Plan, RetryPolicy};
@@ -172,7 +171,7 @@ impl Oxbow {
     pub async fn process(&self, batch: &DecodedBatch) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
         for f in &batch.failures {
-            warn!(message_id = %f.message_id, error = %f.error, "undecodable message");
+            warn!(message_id = %f.message_id, reason = %f.error, "message failed");
             outcome.failed_messages.push(f.message_id.clone());
             outcome.any_failure = true;
         }
@@ -209,7 +208,12 @@ impl Oxbow {
             if !failed.is_empty() || !report.errors.is_empty() {
                 outcome.any_failure = true;
             }
-            outcome.failed_messages.extend(failed);
+            // One line per failed message, keyed by its id, so an operator
+            // (or `meander dlq inspect --logs`) can tell why it failed.
+            for (id, reason) in failed {
+                warn!(message_id = %id, table = %report.table, reason = %reason, "message failed");
+                outcome.failed_messages.push(id);
+            }
             outcome.tables.push(report);
         }
         outcome.tables.sort_by(|a, b| a.table.cmp(&b.table));
@@ -222,7 +226,7 @@ impl Oxbow {
         &self,
         root: TableRoot,
         keys: BTreeMap<String, Vec<(DataFile, ObjectEvent)>>,
-    ) -> (TableReport, Vec<String>) {
+    ) -> (TableReport, Vec<(String, String)>) {
         let started = Instant::now();
         let mut report = TableReport {
             table: root.uri(),
@@ -243,11 +247,17 @@ impl Oxbow {
             .filter_map(|(_, e)| e.message_id.clone())
             .collect();
 
+        let all_failed = |reason: &str| -> Vec<(String, String)> {
+            all_messages
+                .iter()
+                .map(|m| (m.clone(), reason.to_string()))
+                .collect()
+        };
         let url = match self.config.locator.url(&root) {
             Ok(u) => u,
             Err(e) => {
                 report.errors.push(e.to_string());
-                return (report, all_messages);
+                return (report, all_failed(&e.to_string()));
             }
         };
         report.table = url.to_string().trim_end_matches('/').to_string();
@@ -255,12 +265,12 @@ impl Oxbow {
             Ok(t) => t,
             Err(e) => {
                 report.errors.push(e.to_string());
-                return (report, all_messages);
+                return (report, all_failed(&e.to_string()));
             }
         };
 
         let (candidates, removals) = last_event_per_key(keys);
-        let mut failed: Vec<String> = Vec::new();
+        let mut failed: Vec<(String, String)> = Vec::new();
 
         // Read footers of the created files, a few at a time.
         let store = table.object_store();
@@ -275,9 +285,11 @@ impl Oxbow {
                 Ok(Some(info)) => files.push(info),
                 Ok(None) => {}
                 Err((messages, err)) => {
-                    warn!(table = %report.table, error = %err, "file rejected");
+                    if messages.is_empty() {
+                        warn!(table = %report.table, error = %err, "file rejected");
+                    }
                     report.errors.push(err.to_string());
-                    failed.extend(messages);
+                    failed.extend(messages.into_iter().map(|m| (m, err.to_string())));
                 }
             }
         }
@@ -290,7 +302,7 @@ impl Oxbow {
             Err(e) => {
                 warn!(table = %report.table, error = %e, "table failed");
                 report.errors.push(e.to_string());
-                failed = all_messages;
+                failed = all_failed(&e.to_string());
                 // The state may be half-updated; drop it so the next
                 // invocation starts clean.
                 table.state = None;
@@ -328,7 +340,7 @@ impl Oxbow {
         files: Vec<FileInfo>,
         removals: Vec<(DataFile, ObjectEvent)>,
         report: &mut TableReport,
-        failed: &mut Vec<String>,
+        failed: &mut Vec<(String, String)>,
     ) -> Result<(), OxbowError> {
         if files.is_empty() && removals.is_empty() {
             return Ok(());
@@ -391,9 +403,11 @@ impl Oxbow {
         .await?;
 
         for (messages, err) in file_errors {
-            warn!(table = %report.table, error = %err, "file rejected");
+            if messages.is_empty() {
+                warn!(table = %report.table, error = %err, "file rejected");
+            }
             report.errors.push(err.to_string());
-            failed.extend(messages);
+            failed.extend(messages.into_iter().map(|m| (m, err.to_string())));
         }
         report.already_present = last_plan.already_present;
         if let Some(c) = committed {
@@ -462,20 +476,10 @@ async fn read_file(
     let path = object_path(&c.file.relative_key);
     let url = c.event.url();
     let fail = |e: OxbowError| (c.messages.clone(), e);
-    // The event's size saves a HEAD request; without it, ask S3.
-    let (size, last_modified) = match c.event.size {
-        Some(size) => (size, None),
-        None => match store.head(&path).await {
-            Ok(meta) => (meta.size, Some(meta.last_modified.timestamp_millis())),
-            Err(deltalake::ObjectStoreError::NotFound { .. }) => {
-                warn!(object = %url, "object no longer exists; not added");
-                return Ok(None);
-            }
-            Err(source) => return Err(fail(OxbowError::Object { path: url, source })),
-        },
-    };
-    let meta = match parquet_meta::read_metadata(store.as_ref(), &path, size, &url).await {
-        Ok(m) => m,
+    // One suffix GET gives the footer and the object's current size; the
+    // event's size is not trusted (the key may have been overwritten since).
+    let footer = match parquet_meta::read_footer(store.as_ref(), &path, &url).await {
+        Ok(f) => f,
         Err(parquet_meta::ParquetMetaError::Io {
             source: deltalake::ObjectStoreError::NotFound { .. },
             ..
@@ -490,6 +494,7 @@ async fn read_file(
             }))
         }
     };
+    let meta = footer.metadata;
     let schema = parquet_meta::file_schema(&url, &meta)
         .and_then(|s| parquet_meta::delta_schema(&url, &s))
         .map_err(|source| {
@@ -510,11 +515,10 @@ async fn read_file(
         .event
         .event_time
         .map(|t| t.timestamp_millis())
-        .or(last_modified)
-        .unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+        .unwrap_or(footer.last_modified_ms);
     Ok(Some(FileInfo {
         candidate: c,
-        size,
+        size: footer.size,
         modification_time,
         schema,
         meta,

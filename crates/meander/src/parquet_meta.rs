@@ -245,6 +245,65 @@ pub async fn read_metadata(
     decode_footer(&name, &metadata)
 }
 
+/// A footer read without knowing the object's size.
+#[derive(Debug, Clone)]
+pub struct Footer {
+    pub metadata: Arc<ParquetMetaData>,
+    /// The object's size, as the store reported it with the read.
+    pub size: u64,
+    /// The object's last modification, in ms since the epoch.
+    pub last_modified_ms: i64,
+}
+
+/// Read the footer of the Parquet object `path` with one suffix GET (a
+/// second one only when the footer exceeds 64 KiB), taking the object's size
+/// from the response. Unlike [`read_metadata`] it does not trust a size from
+/// an event, which is stale when a key was overwritten (a re-upload fixing a
+/// broken file, then a replayed event).
+pub async fn read_footer(
+    store: &dyn ObjectStore,
+    path: &Path,
+    name: &str,
+) -> Result<Footer, ParquetMetaError> {
+    let io = |source| ParquetMetaError::Io {
+        path: name.to_string(),
+        source,
+    };
+    let result = store
+        .get_opts(
+            path,
+            object_store::GetOptions {
+                range: Some(object_store::GetRange::Suffix(FOOTER_PREFETCH)),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(io)?;
+    let size = result.meta.size;
+    let last_modified_ms = result.meta.last_modified.timestamp_millis();
+    let suffix = result.bytes().await.map_err(io)?;
+    if size < MIN_FILE_LEN {
+        return Err(corrupt(
+            name,
+            format!("it is {size} bytes long, shorter than the smallest Parquet file ({MIN_FILE_LEN} bytes)"),
+        ));
+    }
+    let metadata_len = parse_tail(name, &suffix, size)?;
+    let footer_len = metadata_len + TAIL_LEN;
+    let metadata = if footer_len <= suffix.len() {
+        let from = suffix.len() - footer_len;
+        suffix.slice(from..from + metadata_len)
+    } else {
+        let from = size - footer_len as u64;
+        fetch(store, path, name, from, from + metadata_len as u64).await?
+    };
+    Ok(Footer {
+        metadata: decode_footer(name, &metadata)?,
+        size,
+        last_modified_ms,
+    })
+}
+
 async fn fetch(
     store: &dyn ObjectStore,
     path: &Path,
