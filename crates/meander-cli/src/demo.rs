@@ -167,6 +167,139 @@ pub async fn run(dir: PathBuf) -> Result<(), CliError> {
 
     let table = dir.join(BUCKET).join("exports/orders");
     crate::info::run(&table.display().to_string(), false).await?;
-    println!("\nRead it with any Delta reader, e.g. python -c \"import deltalake; print(deltalake.DeltaTable('{}').to_pandas())\"", table.display());
+
+    // 3. Application events pushed through SQS as JSON.
+    println!("\n== sqs-ingest: JSON messages from SQS -> Delta rows, bad records to the DLQ");
+    let events_uri = file_uri(&dir.join("tables/app_events"))?;
+    let env = crate::invoke::env_with(&[
+        format!("DELTA_TABLE_URI={events_uri}"),
+        "TIMESTAMP_COLUMNS=at".into(),
+    ])?;
+    let response = crate::invoke::invoke("sqs-ingest", &env, sqs_json_batch()).await?;
+    println!("  60 messages (objects, arrays, NDJSON) + 2 malformed -> response {response}");
+    crate::info::run(&events_uri, false).await?;
+
+    // 4. A DynamoDB table's stream, as a changelog and as a live mirror.
+    println!("\n== dynamo-cdc: DynamoDB Streams -> changelog and live mirror");
+    let stream = dynamo_stream();
+    for (mode, folder) in [("append", "changelog"), ("upsert", "mirror")] {
+        let uri = format!("{}/{{table}}", file_uri(&dir.join(folder))?);
+        let env =
+            crate::invoke::env_with(&[format!("DELTA_TABLE_URI={uri}"), format!("MODE={mode}")])?;
+        let response = crate::invoke::invoke("dynamo-cdc", &env, stream.clone()).await?;
+        println!("  MODE={mode}: 20 inserts, 5 updates, 3 deletes -> response {response}");
+    }
+    for folder in ["changelog", "mirror"] {
+        let d = crate::info::describe(&file_uri(&dir.join(folder).join("customers"))?).await?;
+        println!(
+            "  {folder:<9} {}  version {}  rows {}  files {}",
+            d["table"].as_str().unwrap_or_default(),
+            d["version"],
+            d["rows"],
+            d["files"]
+        );
+    }
+    println!(
+        "\nRead any of them with a Delta reader, e.g. python -c \"import deltalake; print(deltalake.DeltaTable('{}').to_pandas())\"",
+        table.display()
+    );
     Ok(())
+}
+
+fn file_uri(path: &Path) -> Result<String, CliError> {
+    std::fs::create_dir_all(path)?;
+    let url = url::Url::from_directory_path(std::fs::canonicalize(path)?)
+        .map_err(|_| format!("{} is not an absolute folder", path.display()))?;
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// SQS messages as applications send them: one object, an array of
+/// objects, or NDJSON per message; two malformed messages among them.
+fn sqs_json_batch() -> Value {
+    let mut bodies = Vec::new();
+    for i in 0..60i64 {
+        let at = format!("2026-11-02T10:{:02}:00Z", i % 60);
+        let one = |n: i64| json!({"id": n, "user": format!("user-{}", n % 7), "action": if n % 3 == 0 { "click" } else { "view" }, "at": at, "props": {"page": format!("/p/{}", n % 5)}});
+        bodies.push(match i % 3 {
+            0 => one(i * 10).to_string(),
+            1 => json!([one(i * 10), one(i * 10 + 1)]).to_string(),
+            _ => format!("{}\n{}", one(i * 10), one(i * 10 + 1)),
+        });
+    }
+    bodies.push("{not json".to_string());
+    bodies.push(json!({"id": "not-a-number", "user": "x"}).to_string());
+    let messages: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            json!({
+                "messageId": format!("json-{i:04}"), "receiptHandle": "demo", "body": b,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1793613600000"},
+                "messageAttributes": {}, "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:app-events", "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    json!({ "Records": messages })
+}
+
+/// A DynamoDB Streams batch for table `customers`: 20 inserts, 5 updates,
+/// 3 deletes, NEW_AND_OLD_IMAGES, in DynamoDB's typed JSON.
+fn dynamo_stream() -> Value {
+    let item = |n: i64, tier: &str| {
+        json!({
+            "id": {"S": format!("c{n:03}")},
+            "name": {"S": format!("Customer {n}")},
+            "balance": {"N": format!("{}.{:02}", n * 13, n % 100)},
+            "tier": {"S": tier},
+            "tags": {"SS": ["new", format!("region-{}", n % 3)]},
+            "address": {"M": {"city": {"S": "Lisbon"}, "zip": {"N": format!("{}", 1000 + n)}}},
+        })
+    };
+    let mut records = Vec::new();
+    let mut seq = 100_000_000_000_000_000_000u128;
+    let mut push = |name: &str, keys: Value, new: Option<Value>, old: Option<Value>| {
+        seq += 1;
+        let mut d = json!({
+            "ApproximateCreationDateTime": 1793613600 + records.len() as i64,
+            "Keys": keys, "SequenceNumber": seq.to_string(), "SizeBytes": 120,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        });
+        if let Some(n) = new {
+            d["NewImage"] = n;
+        }
+        if let Some(o) = old {
+            d["OldImage"] = o;
+        }
+        records.push(json!({
+            "eventID": format!("ev-{seq}"), "eventName": name, "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": d,
+            "eventSourceARN": "arn:aws:dynamodb:us-east-1:000000000000:table/customers/stream/2026-11-01T00:00:00.000"
+        }));
+    };
+    for n in 0..20 {
+        push(
+            "INSERT",
+            json!({"id": {"S": format!("c{n:03}")}}),
+            Some(item(n, "basic")),
+            None,
+        );
+    }
+    for n in 0..5 {
+        push(
+            "MODIFY",
+            json!({"id": {"S": format!("c{n:03}")}}),
+            Some(item(n, "gold")),
+            Some(item(n, "basic")),
+        );
+    }
+    for n in 17..20 {
+        push(
+            "REMOVE",
+            json!({"id": {"S": format!("c{n:03}")}}),
+            None,
+            Some(item(n, "basic")),
+        );
+    }
+    json!({ "Records": records })
 }

@@ -63,6 +63,41 @@ pub async fn describe(location: &str) -> Result<Value, CliError> {
     }))
 }
 
+/// A Delta type (as schema JSON) in compact text: `struct<a: long, b: array<string>>`.
+pub fn type_text(t: &Value) -> String {
+    match t {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => match o.get("type").and_then(Value::as_str) {
+            Some("struct") => {
+                let fields: Vec<String> = o
+                    .get("fields")
+                    .and_then(Value::as_array)
+                    .map(|fs| {
+                        fs.iter()
+                            .map(|f| {
+                                format!(
+                                    "{}: {}",
+                                    f["name"].as_str().unwrap_or_default(),
+                                    type_text(&f["type"])
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!("struct<{}>", fields.join(", "))
+            }
+            Some("array") => format!("array<{}>", type_text(&o["elementType"])),
+            Some("map") => format!(
+                "map<{}, {}>",
+                type_text(&o["keyType"]),
+                type_text(&o["valueType"])
+            ),
+            _ => t.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 pub async fn run(location: &str, as_json: bool) -> Result<(), CliError> {
     let d = describe(location).await?;
     if as_json {
@@ -82,9 +117,7 @@ pub async fn run(location: &str, as_json: bool) -> Result<(), CliError> {
             println!(
                 "  {:<24} {}{}",
                 f["name"].as_str().unwrap_or_default(),
-                serde_json::to_string(&f["type"])
-                    .unwrap_or_default()
-                    .trim_matches('"'),
+                type_text(&f["type"]),
                 if f["nullable"].as_bool() == Some(true) {
                     ""
                 } else {

@@ -304,6 +304,48 @@ pub async fn read_footer(
     })
 }
 
+/// Ranged reads of one object of known size, for the Parquet async reader
+/// (`ParquetRecordBatchStreamBuilder`): footer through [`read_metadata`],
+/// column chunks through ranged GETs. Used to read a few columns of a
+/// table's files without downloading them whole.
+pub struct StoreReader {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    size: u64,
+}
+
+impl StoreReader {
+    pub fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64) -> Self {
+        StoreReader { store, path, size }
+    }
+}
+
+impl parquet::arrow::async_reader::AsyncFileReader for StoreReader {
+    fn get_bytes(
+        &mut self,
+        range: std::ops::Range<u64>,
+    ) -> futures::future::BoxFuture<'_, parquet::errors::Result<bytes::Bytes>> {
+        Box::pin(async move {
+            self.store
+                .get_range(&self.path, range)
+                .await
+                .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
+        })
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        _options: Option<&'a parquet::arrow::arrow_reader::ArrowReaderOptions>,
+    ) -> futures::future::BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        Box::pin(async move {
+            let name = self.path.to_string();
+            read_metadata(self.store.as_ref(), &self.path, self.size, &name)
+                .await
+                .map_err(|e| parquet::errors::ParquetError::General(e.to_string()))
+        })
+    }
+}
+
 async fn fetch(
     store: &dyn ObjectStore,
     path: &Path,

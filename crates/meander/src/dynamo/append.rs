@@ -37,15 +37,11 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::DataType as ArrowType;
 use deltalake::kernel::{Action, MetadataExt, StructType};
 use deltalake::protocol::{DeltaOperation, SaveMode};
-use deltalake::{DeltaTable, DeltaTableError, ObjectStore, Path};
-use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
+use deltalake::{DeltaTable, DeltaTableError, ObjectStore};
+use futures::StreamExt;
 use object_store::ObjectStoreExt;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
-use parquet::errors::ParquetError;
-use parquet::file::metadata::ParquetMetaData;
 use tracing::{debug, info};
 
 use super::changes::{
@@ -375,11 +371,7 @@ async fn committed_ids(
     } else {
         store.head(&location).await.map_err(|e| e.to_string())?.size
     };
-    let reader = StoreReader {
-        store,
-        path: location,
-        size,
-    };
+    let reader = crate::parquet_meta::StoreReader::new(store, location, size);
     let builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
         .map_err(|e| e.to_string())?;
@@ -434,41 +426,6 @@ async fn committed_ids(
     }
     debug!(path, rows = ids.len(), "scanned for committed records");
     Ok(ids)
-}
-
-/// Ranged reads of one object, for the Parquet async reader.
-struct StoreReader {
-    store: Arc<dyn ObjectStore>,
-    path: Path,
-    size: u64,
-}
-
-impl AsyncFileReader for StoreReader {
-    fn get_bytes(
-        &mut self,
-        range: std::ops::Range<u64>,
-    ) -> BoxFuture<'_, parquet::errors::Result<bytes::Bytes>> {
-        async move {
-            self.store
-                .get_range(&self.path, range)
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
-        }
-        .boxed()
-    }
-
-    fn get_metadata<'a>(
-        &'a mut self,
-        _options: Option<&'a ArrowReaderOptions>,
-    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        async move {
-            let name = self.path.to_string();
-            crate::parquet_meta::read_metadata(self.store.as_ref(), &self.path, self.size, &name)
-                .await
-                .map_err(|e| ParquetError::General(e.to_string()))
-        }
-        .boxed()
-    }
 }
 
 #[cfg(test)]

@@ -33,15 +33,10 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType as ArrowType, Int64Type};
 use deltalake::kernel::Transaction;
 use deltalake::{DeltaTable, DeltaTableError, ObjectStore, Path};
-use futures::future::BoxFuture;
-use futures::FutureExt;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::ProjectionMask;
-use parquet::errors::ParquetError;
-use parquet::file::metadata::ParquetMetaData;
 use sha2::{Digest, Sha256};
 
 /// The prefix of every app id sqs-ingest writes.
@@ -349,11 +344,7 @@ async fn checkpoint_txns(
             .await
             .map_err(|e| format!("{path}: {e}"))?
             .size;
-        let reader = StoreReader {
-            store: store.clone(),
-            path: location,
-            size,
-        };
+        let reader = crate::parquet_meta::StoreReader::new(store.clone(), location, size);
         let builder = ParquetRecordBatchStreamBuilder::new(reader)
             .await
             .map_err(|e| format!("{path}: {e}"))?;
@@ -408,41 +399,6 @@ async fn checkpoint_txns(
         }
     }
     Ok(out)
-}
-
-/// Ranged reads of one object, for the Parquet async reader.
-struct StoreReader {
-    store: Arc<dyn ObjectStore>,
-    path: Path,
-    size: u64,
-}
-
-impl AsyncFileReader for StoreReader {
-    fn get_bytes(
-        &mut self,
-        range: std::ops::Range<u64>,
-    ) -> BoxFuture<'_, parquet::errors::Result<bytes::Bytes>> {
-        async move {
-            self.store
-                .get_range(&self.path, range)
-                .await
-                .map_err(|e| ParquetError::External(Box::new(e)))
-        }
-        .boxed()
-    }
-
-    fn get_metadata<'a>(
-        &'a mut self,
-        _options: Option<&'a ArrowReaderOptions>,
-    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        async move {
-            let name = self.path.to_string();
-            crate::parquet_meta::read_metadata(self.store.as_ref(), &self.path, self.size, &name)
-                .await
-                .map_err(|e| ParquetError::General(e.to_string()))
-        }
-        .boxed()
-    }
 }
 
 #[cfg(test)]
