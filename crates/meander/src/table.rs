@@ -26,7 +26,7 @@
 //! they are unescaped. An empty value and `__HIVE_DEFAULT_PARTITION__` are
 //! null.
 
-use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::percent_decode_str;
 
 /// The null marker Hive and Spark write as a partition value.
 pub const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -133,22 +133,7 @@ pub struct DataFile {
     pub partition_values: Vec<(String, Option<String>)>,
 }
 
-/// Characters kept as they are in a Delta `add.path`: unreserved ones, `/`
-/// and `=` (as Spark writes paths); everything else is percent-encoded.
-const DELTA_PATH: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/')
-    .remove(b'=');
-
 impl DataFile {
-    /// The `add.path` / `remove.path` for this file: relative, URI-encoded.
-    pub fn delta_path(&self) -> String {
-        encode_delta_path(&self.relative_key)
-    }
-
     /// Partition column names, in path order.
     pub fn partition_columns(&self) -> Vec<String> {
         self.partition_values
@@ -156,16 +141,6 @@ impl DataFile {
             .map(|(k, _)| k.clone())
             .collect()
     }
-}
-
-/// Encode a relative key as a Delta log path.
-pub fn encode_delta_path(relative_key: &str) -> String {
-    utf8_percent_encode(relative_key, DELTA_PATH).to_string()
-}
-
-/// Decode a Delta log path to the relative key it names.
-pub fn decode_delta_path(path: &str) -> String {
-    percent_decode_str(path).decode_utf8_lossy().into_owned()
 }
 
 /// Why a key is not a data file.
@@ -367,18 +342,14 @@ mod tests {
         );
         assert_eq!(d.table.prefix, "my tables/événements");
         assert_eq!(d.partition_values, pv(&[("région", Some("île de france"))]));
-        assert_eq!(
-            d.delta_path(),
-            "r%C3%A9gion=%C3%AEle%20de%20france/f%2B1%20%C3%A9.parquet"
-        );
-        assert_eq!(decode_delta_path(&d.delta_path()), d.relative_key);
+        assert_eq!(d.relative_key, "région=île de france/f+1 é.parquet");
         // Hive-escaped values are unescaped; the path keeps the escape, encoded.
         let d = data("b", "t/ts=2026-01-01 00%3A00%3A00/f.parquet", &none());
         assert_eq!(
             d.partition_values,
             pv(&[("ts", Some("2026-01-01 00:00:00"))])
         );
-        assert_eq!(d.delta_path(), "ts=2026-01-01%2000%253A00%253A00/f.parquet");
+        assert_eq!(d.relative_key, "ts=2026-01-01 00%3A00%3A00/f.parquet");
     }
 
     #[test]

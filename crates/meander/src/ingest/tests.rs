@@ -210,6 +210,25 @@ async fn evolution_off_fails_messages_with_new_fields() {
     assert!(!o.schema_evolved);
 }
 
+/// Partition values with spaces and Hive-escaped characters: the log's
+/// paths must lead to the files (delta-rs encodes `add.path` once).
+#[tokio::test]
+async fn partition_values_with_special_characters_resolve_to_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let ingest = engine(dir.path(), |c| {
+        c.partition_by = vec!["slot".into()];
+    });
+    let batch: Vec<SqsMessage> = ["2026-11-02 10:00", "a/b%c", "é ü"]
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| msg(&format!("m{i}"), json!({"id": i, "slot": slot})))
+        .collect();
+    let o = ingest.process(&batch).await;
+    assert_eq!((o.files, o.rows), (3, 3), "{o:?}");
+    let r = rows(dir.path()).await;
+    assert_eq!(ids(&r), [0, 1, 2], "every file found through its log path");
+}
+
 #[tokio::test]
 async fn one_file_per_partition_and_one_commit() {
     let dir = tempfile::tempdir().unwrap();
