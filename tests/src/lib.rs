@@ -8,8 +8,8 @@
 //! let aws = Aws::new().await; // starts moto once per test process
 //! let bucket = aws.create_bucket("out").await?;
 //! let mut env = meander_e2e::moto::env_for_function();
-//! env.push(("OUTPUT_BUCKET".into(), bucket.clone()));
-//! let mut f = FunctionProcess::spawn(function_binary("meander-testfn"), env).await?;
+//! env.push(("DELTA_TABLE_URI".into(), format!("s3://{bucket}/tables/events")));
+//! let mut f = FunctionProcess::spawn(function_binary("sqs-ingest"), env).await?;
 //! let outcome = f.invoke(serde_json::json!({"Records": []}), std::time::Duration::from_secs(30)).await?;
 //! # Ok(()) }
 //! ```
