@@ -555,6 +555,12 @@ impl FunctionProcess {
                 }
             }
         };
+        if matches!(
+            outcome,
+            InvokeOutcome::Response(_) | InvokeOutcome::Error(_)
+        ) {
+            self.settle_logs().await;
+        }
         let logs = lock(&self.logs)
             .get(log_start..)
             .map(<[String]>::to_vec)
@@ -566,6 +572,22 @@ impl FunctionProcess {
             logs,
         });
         Ok(outcome)
+    }
+
+    /// Let the output reader catch up with what the function wrote before
+    /// it answered: the function writes its log lines before posting the
+    /// response, but our reader task may not have read them from the pipe
+    /// yet. Wait (at most ~250 ms) until no new line arrived for 25 ms.
+    async fn settle_logs(&self) {
+        let mut seen = self.log_len();
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            let now = self.log_len();
+            if now == seen {
+                return;
+            }
+            seen = now;
+        }
     }
 
     /// The invocations so far, in order.
