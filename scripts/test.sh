@@ -57,4 +57,19 @@ cargo clippy --workspace --all-targets -- -D warnings
 say "cargo build --workspace --bins"
 cargo build --workspace --bins
 say "cargo test --workspace $*"
-cargo test --workspace "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run (cargo ends on its last doc-test
+# binary, often one with no tests).
+awk '/^test result:/ {
+        for (i = 1; i <= NF; i++) {
+            if ($(i) ~ /^passed;?$/) p += $(i-1)
+            if ($(i) ~ /^failed;?$/) f += $(i-1)
+        }
+     }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
