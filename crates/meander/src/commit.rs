@@ -147,7 +147,11 @@ pub fn is_not_a_table(err: &DeltaTableError) -> bool {
 /// by default when it is unset; we only do when it is set to `true`.
 pub const EXPIRED_LOG_CLEANUP: &str = "delta.enableExpiredLogCleanup";
 
-fn table_props(table: &DeltaTable) -> CommitProperties {
+/// Commit properties for every Meander commit (and MERGE): no delta-rs
+/// retries (conflicts are retried by [`commit_with_retry`] or its callers, on
+/// the new state), checkpoints as usual, expired-log cleanup only when the
+/// table asks for it.
+pub fn table_props(table: &DeltaTable) -> CommitProperties {
     let cleanup = table
         .state
         .as_ref()

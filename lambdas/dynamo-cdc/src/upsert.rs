@@ -28,13 +28,11 @@ use deltalake::arrow::datatypes::{Field, Schema};
 use deltalake::datafusion::common::{Column, TableReference};
 use deltalake::datafusion::logical_expr::Expr;
 use deltalake::datafusion::prelude::SessionContext;
-use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Action, MetadataExt, StructField, StructType};
 use deltalake::protocol::DeltaOperation;
 use deltalake::{DeltaTable, DeltaTableError};
 use meander::commit::{
     columns_of, commit_with_retry, ensure_loaded, is_conflict, CommitError, Plan, RetryPolicy,
-    EXPIRED_LOG_CLEANUP,
 };
 use meander::dynamo::changes::{
     mirror_columns, mirror_input, mirror_rows, DELETED_COLUMN, SEQ_COLUMN,
@@ -316,7 +314,7 @@ async fn merge(
         .merge(df, predicate)
         .with_source_alias("source")
         .with_target_alias("target")
-        .with_commit_properties(commit_properties(table))
+        .with_commit_properties(meander::commit::table_props(table))
         .when_matched_delete(|d| d.predicate(is_deleted.clone().and(newer.clone())))?
         .when_matched_update(|mut u| {
             u = u.predicate(not_deleted.clone().and(newer.clone()));
@@ -339,25 +337,6 @@ async fn merge(
         metrics.num_target_rows_updated,
         metrics.num_target_rows_deleted,
     ))
-}
-
-/// No delta-rs retries (conflicts are retried above, on the new state);
-/// checkpoints as usual; expired-log cleanup only when the table asks.
-fn commit_properties(table: &DeltaTable) -> CommitProperties {
-    let cleanup = table
-        .state
-        .as_ref()
-        .and_then(|s| {
-            s.metadata()
-                .configuration()
-                .get(EXPIRED_LOG_CLEANUP)
-                .cloned()
-        })
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    CommitProperties::default()
-        .with_max_retries(0)
-        .with_create_checkpoint(true)
-        .with_cleanup_expired_logs(Some(cleanup))
 }
 
 #[cfg(test)]
