@@ -42,10 +42,12 @@ pub async fn describe(location: &str) -> Result<Value, CliError> {
     let metadata = state.metadata();
     let mut history = Vec::new();
     let mut stream = table.history(Some(5));
+    // Newest first: the i-th entry is version `latest - i`.
+    let latest = table.version();
     while let Some(c) = stream.next().await {
         let c = c?;
         history.push(json!({
-            "version": c.read_version.map(|v| v + 1),
+            "version": latest.and_then(|v| v.checked_sub(history.len() as u64)),
             "timestamp": c.timestamp,
             "operation": c.operation,
         }));
@@ -111,6 +113,21 @@ pub async fn run(location: &str, as_json: bool) -> Result<(), CliError> {
     println!("rows       {}", d["rows"]);
     println!("partitions {}", d["partition_columns"]);
     println!("properties {}", d["properties"]);
+    println!("last commits");
+    if let Some(history) = d["history"].as_array() {
+        for c in history {
+            println!(
+                "  {:<8} {:<16} {}",
+                c["version"],
+                c["operation"].as_str().unwrap_or("?"),
+                c["timestamp"]
+                    .as_i64()
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default()
+            );
+        }
+    }
     println!("columns");
     if let Some(fields) = d["schema"]["fields"].as_array() {
         for f in fields {
