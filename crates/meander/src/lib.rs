@@ -5,11 +5,14 @@
 
 pub mod backup;
 pub mod commit;
+pub mod dms;
 pub mod dynamo;
 pub mod events;
 pub mod glue;
 pub mod group;
 pub mod ingest;
+#[cfg(feature = "merge")]
+pub mod merge;
 pub mod oxbow;
 pub mod parquet_meta;
 pub mod schema;

@@ -21,13 +21,7 @@
 //! only moves forward, so the REMOVE always follows and the table converges;
 //! within one batch the REMOVE wins outright.
 
-use std::sync::Arc;
-
 use deltalake::arrow::array::{Array, BooleanArray, RecordBatch};
-use deltalake::arrow::datatypes::{Field, Schema};
-use deltalake::datafusion::common::{Column, TableReference};
-use deltalake::datafusion::logical_expr::Expr;
-use deltalake::datafusion::prelude::SessionContext;
 use deltalake::kernel::{Action, MetadataExt, StructField, StructType};
 use deltalake::protocol::DeltaOperation;
 use deltalake::{DeltaTable, DeltaTableError};
@@ -39,6 +33,7 @@ use meander::dynamo::changes::{
 };
 use meander::dynamo::record::{RecordError, StreamRecord};
 use meander::dynamo::typing::{convert, ConvertError, TypingOptions};
+use meander::merge::{merge_rows, MergeSpec};
 use meander::schema;
 use std::collections::BTreeMap;
 
@@ -263,80 +258,23 @@ fn plan_schema(
     }
 }
 
-fn source(name: &str) -> Expr {
-    Expr::Column(Column::new(Some(TableReference::bare("source")), name))
-}
-
-fn target(name: &str) -> Expr {
-    Expr::Column(Column::new(Some(TableReference::bare("target")), name))
-}
-
-/// MERGE `batch` (the table's columns) into `table`; returns (inserted,
-/// updated, deleted).
+/// MERGE `batch` (the table's columns) into `table` with the shared
+/// [`meander::merge`]; a row changes only when the source's `_seq` is newer.
+/// Returns (inserted, updated, deleted).
 async fn merge(
     table: &mut DeltaTable,
     batch: RecordBatch,
     key_names: &[String],
     deleted: BooleanArray,
 ) -> Result<(usize, usize, usize), DeltaTableError> {
-    let columns: Vec<String> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    // The source: the rows plus the delete flag.
-    let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
-    fields.push(Arc::new(Field::new(
-        DELETED_COLUMN,
-        deltalake::arrow::datatypes::DataType::Boolean,
-        false,
-    )));
-    let mut arrays = batch.columns().to_vec();
-    arrays.push(Arc::new(deleted));
-    let source_batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
-    let ctx = SessionContext::new();
-    let df = ctx
-        .read_batch(source_batch)
-        .map_err(|e| DeltaTableError::Generic(e.to_string()))?;
-
-    let predicate = key_names
-        .iter()
-        .map(|k| target(k).eq(source(k)))
-        .reduce(Expr::and)
-        .ok_or_else(|| DeltaTableError::Generic("no key attributes".into()))?;
-    let newer = source(SEQ_COLUMN).gt(target(SEQ_COLUMN));
-    let is_deleted = source(DELETED_COLUMN);
-    let not_deleted = Expr::Not(Box::new(source(DELETED_COLUMN)));
-
-    let (new_table, metrics) = table
-        .clone()
-        .merge(df, predicate)
-        .with_source_alias("source")
-        .with_target_alias("target")
-        .with_commit_properties(meander::commit::table_props(table))
-        .when_matched_delete(|d| d.predicate(is_deleted.clone().and(newer.clone())))?
-        .when_matched_update(|mut u| {
-            u = u.predicate(not_deleted.clone().and(newer.clone()));
-            for c in &columns {
-                u = u.update(Column::new_unqualified(c.clone()), source(c));
-            }
-            u
-        })?
-        .when_not_matched_insert(|mut i| {
-            i = i.predicate(not_deleted.clone());
-            for c in &columns {
-                i = i.set(Column::new_unqualified(c.clone()), source(c));
-            }
-            i
-        })?
-        .await?;
-    *table = new_table;
-    Ok((
-        metrics.num_target_rows_inserted,
-        metrics.num_target_rows_updated,
-        metrics.num_target_rows_deleted,
-    ))
+    let spec = MergeSpec {
+        keys: key_names,
+        flag_column: DELETED_COLUMN,
+        newer_than: Some(SEQ_COLUMN),
+        properties: meander::commit::table_props(table),
+    };
+    let counts = merge_rows(table, batch, deleted, spec).await?;
+    Ok((counts.inserted, counts.updated, counts.deleted))
 }
 
 #[cfg(test)]
