@@ -15,6 +15,7 @@ pub const FUNCTIONS: &[&str] = &[
     "table-backup",
     "glue-sync",
     "dynamo-cdc",
+    "dms-merge",
 ];
 
 /// The process environment with `KEY=VALUE` overrides.
@@ -78,6 +79,13 @@ pub async fn invoke(function: &str, env: &Env, event: Value) -> Result<Value, Cl
             let response = dynamo_cdc::handle(&state, event)
                 .await
                 .map_err(|e| format!("dynamo-cdc failed: {e}"))?;
+            Ok(serde_json::to_value(response)?)
+        }
+        "dms-merge" => {
+            let state = dms_merge::DmsMerge::from_env(env)?;
+            let response = dms_merge::handle(&state, event)
+                .await
+                .map_err(|e| format!("dms-merge failed: {e}"))?;
             Ok(serde_json::to_value(response)?)
         }
         other => Err(format!(

@@ -60,7 +60,7 @@ enum Command {
     Demo { dir: Option<PathBuf> },
     /// Run a function's handler in-process with an event file and print its response.
     Invoke {
-        /// Function name: oxbow, group-events, sqs-ingest, dynamo-cdc, glue-sync, table-backup
+        /// Function name: oxbow, group-events, sqs-ingest, dynamo-cdc, dms-merge, glue-sync, table-backup
         function: String,
         /// The event JSON file (an SQS batch, an S3 notification, ...)
         #[arg(long)]
