@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use bytes::Bytes;
-use deltalake::kernel::Transaction;
+use deltalake::kernel::transaction::CommitBuilder;
+use deltalake::kernel::{Action, Transaction};
 use deltalake::operations::write::SchemaMode;
-use deltalake::protocol::SaveMode;
+use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, DeltaTableError, ObjectStore, Path};
 use futures::{StreamExt, TryStreamExt};
 use meander::commit::{ensure_loaded, is_conflict, table_props, RetryPolicy};
@@ -182,6 +183,31 @@ async fn write(
     Ok(())
 }
 
+/// Commit only the ledger (files without rows): a `txn`-only commit.
+async fn commit_ledger(
+    table: &mut DeltaTable,
+    txns: Vec<Transaction>,
+) -> Result<(), DeltaTableError> {
+    let state = table
+        .state
+        .as_ref()
+        .ok_or(DeltaTableError::NotInitialized)?;
+    let done = CommitBuilder::from(table_props(table))
+        .with_actions(txns.into_iter().map(Action::Txn).collect())
+        .build(
+            Some(state),
+            table.log_store(),
+            DeltaOperation::Write {
+                mode: SaveMode::Append,
+                partition_by: None,
+                predicate: None,
+            },
+        )
+        .await?;
+    table.state = Some(done.snapshot());
+    Ok(())
+}
+
 /// Whether the table lacks the table or one of `batch`'s columns.
 fn needs_schema(table: &DeltaTable, batch: &RecordBatch) -> bool {
     match table.state.as_ref() {
@@ -214,7 +240,11 @@ async fn commit_step(
                 ));
             }
             let n = rows.num_rows();
-            write(table, rows, txns).await?;
+            if n == 0 && table.state.is_some() {
+                commit_ledger(table, txns).await?;
+            } else {
+                write(table, rows, txns).await?;
+            }
             Ok(format!("appended {n} rows"))
         }
         Step::Merge(_) => {
@@ -231,8 +261,7 @@ async fn commit_step(
                         "the first CDC files are empty and have no columns; nothing to create the table from".into(),
                     ));
                 }
-                let empty = RecordBatch::new_empty(reduced.batch.schema());
-                write(table, empty, txns).await?;
+                commit_ledger(table, txns).await?;
                 return Ok("no changes".into());
             }
             let keys = reduced.batch.num_rows();

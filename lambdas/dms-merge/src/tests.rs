@@ -282,3 +282,32 @@ async fn headerless_files_with_a_definition_and_timestamps() {
         ]
     );
 }
+
+#[tokio::test]
+async fn new_columns_and_empty_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let dms = DmsMerge::from_env(&env(dir.path(), &[])).unwrap();
+    let p = "dms/public/orders";
+    put(dir.path(), &format!("{p}/LOAD00000001.csv"), LOAD1);
+    // An empty CDC file, then one with a column added at the source.
+    put(dir.path(), &format!("{p}/20261121-100000000.csv"), "");
+    put(
+        dir.path(),
+        &format!("{p}/20261121-100100000.csv"),
+        "Op,id,name,qty,note\nU,1,a,11,hello\nI,9,z,90,\n",
+    );
+    let out = dms
+        .process(&sqs(&[&format!("{p}/20261121-100000000.csv")]))
+        .await
+        .unwrap();
+    assert!(out.failed_messages.is_empty(), "{:?}", out.errors);
+    let (_, v1) = rows(dir.path(), "orders").await;
+    let out = dms
+        .process(&sqs(&[&format!("{p}/20261121-100100000.csv")]))
+        .await
+        .unwrap();
+    assert!(out.failed_messages.is_empty(), "{:?}", out.errors);
+    let (got, v2) = rows(dir.path(), "orders").await;
+    assert_eq!(got, ["1|a|11|hello", "2|b|20|", "3|c|30|", "9|z|90|"]);
+    assert!(v2 > v1);
+}

@@ -136,8 +136,13 @@ fn read_csv(file: &DmsFile, bytes: &[u8], layout: Layout<'_>) -> Result<RecordBa
         .map_err(|e| invalid(file, format!("not CSV: {e}")))?;
     let width = first.fields().len();
     if width == 0 {
-        // An empty file: no rows.
-        return Ok(RecordBatch::new_empty(Arc::new(Schema::empty())));
+        // An empty file: no columns, no rows.
+        return RecordBatch::try_new_with_options(
+            Arc::new(Schema::empty()),
+            Vec::new(),
+            &RecordBatchOptions::new().with_row_count(Some(0)),
+        )
+        .map_err(|e| invalid(file, e.to_string()));
     }
     // The names of the fields, in file order.
     let names: Vec<String> = if opts.header {

@@ -9,7 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array,
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions,
+    UInt32Array,
 };
 use arrow::compute::{cast, concat_batches, take_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -70,7 +71,26 @@ pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, R
             None => new_null_array(f.data_type(), batch.num_rows()),
         })
         .collect();
-    RecordBatch::try_new(schema.clone(), columns).map_err(|e| ReduceError::Schema(e.to_string()))
+    RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+    )
+    .map_err(|e| ReduceError::Schema(e.to_string()))
+}
+
+/// The batches as one (also without columns, e.g. from empty files).
+fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch, ReduceError> {
+    if schema.fields().is_empty() {
+        let rows = batches.iter().map(RecordBatch::num_rows).sum();
+        return RecordBatch::try_new_with_options(
+            schema.clone(),
+            Vec::new(),
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| ReduceError::Schema(e.to_string()));
+    }
+    concat_batches(schema, batches).map_err(|e| ReduceError::Schema(e.to_string()))
 }
 
 /// Full-load files: their rows, one batch, every key column present.
@@ -86,7 +106,7 @@ pub fn load_rows(
         .iter()
         .map(|(_, d)| conform(&d.batch, &schema))
         .collect::<Result<Vec<_>, _>>()?;
-    concat_batches(&schema, &batches).map_err(|e| ReduceError::Schema(e.to_string()))
+    concat(&schema, &batches)
 }
 
 fn check_keys(file: &DmsFile, batch: &RecordBatch, keys: &[String]) -> Result<(), ReduceError> {
@@ -210,7 +230,7 @@ pub fn latest_per_key(
         .iter()
         .map(|(_, d)| conform(&d.batch, &schema))
         .collect::<Result<Vec<_>, _>>()?;
-    let all = concat_batches(&schema, &batches).map_err(|e| ReduceError::Schema(e.to_string()))?;
+    let all = concat(&schema, &batches)?;
     let changes = all.num_rows();
     if changes == 0 {
         return Ok(Reduced {
