@@ -311,3 +311,36 @@ async fn new_columns_and_empty_files() {
     assert_eq!(got, ["1|a|11|hello", "2|b|20|", "3|c|30|", "9|z|90|"]);
     assert!(v2 > v1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_invocations_apply_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = "dms/public/orders";
+    put(dir.path(), &format!("{p}/LOAD00000001.csv"), LOAD1);
+    put(dir.path(), &format!("{p}/LOAD00000002.csv"), LOAD2);
+    put(dir.path(), &format!("{p}/20261121-100000000.csv"), CDC1);
+    put(dir.path(), &format!("{p}/20261121-100100000.csv"), CDC2);
+    let keys = [
+        format!("{p}/LOAD00000001.csv"),
+        format!("{p}/LOAD00000002.csv"),
+        format!("{p}/20261121-100000000.csv"),
+        format!("{p}/20261121-100100000.csv"),
+    ];
+    // Four containers, each notified of one file, at once.
+    let containers: Vec<DmsMerge> = (0..4)
+        .map(|_| DmsMerge::from_env(&env(dir.path(), &[])).unwrap())
+        .collect();
+    let runs = containers
+        .iter()
+        .zip(&keys)
+        .map(|(c, k)| async move { c.process(&sqs(&[k.as_str()])).await });
+    let mut applied = 0;
+    for out in futures::future::join_all(runs).await {
+        let out = out.unwrap();
+        assert!(out.failed_messages.is_empty(), "{:?}", out.errors);
+        applied += out.applied.values().sum::<usize>();
+    }
+    assert_eq!(applied, 4, "every file applied by exactly one container");
+    let (got, _) = rows(dir.path(), "orders").await;
+    assert_eq!(got, ["1|a|11", "2|b2|22", "3|c|33", "4|d|40"]);
+}
