@@ -11,7 +11,8 @@ Runs without AWS and without network (providers cannot be downloaded):
              where a filesystem mirror of hashicorp/aws exists
              (MEANDER_TF_PLUGIN_DIR, default /opt/tf-plugins); skipped otherwise
   checkov    no failed check; every skip is an in-code `#checkov:skip=ID:reason`
-  iam        no policy statement has a `*` action or a `*` resource
+  iam        no policy statement has a `*` action or a `*` resource, nor do
+             the grants passed to modules/table-access
   wiring     functions run provided.al2023 on arm64 with explicit memory and
              timeout; every event source mapping reports batch item failures;
              stream mappings bisect, bound retries and have an on-failure
@@ -314,6 +315,14 @@ def flat_strings(v):
     return []
 
 
+def flat_dicts(v):
+    if isinstance(v, dict):
+        return [v]
+    if isinstance(v, list):
+        return [d for x in v for d in flat_dicts(x)]
+    return []
+
+
 def check_iam():
     problems, count = [], 0
     for path in tf_files():
@@ -336,6 +345,24 @@ def check_iam():
                 for r in resources:
                     if r.strip() == "*" or re.fullmatch(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", r):
                         problems.append(f"{where}: resource {r!r}")
+    # Statements written by ../table-access from its callers' grants: the
+    # actions and extra resources are literals at the call site.
+    for path in tf_files():
+        for name, body in blocks(parse(path), "module"):
+            if not str(attr(body, "source", "")).endswith("table-access"):
+                continue
+            for grant in flat_dicts(body.get("grants")):
+                count += 1
+                where = f"{rel(path)} module.{name}/{grant.get('object_sid') or grant.get('log_sid') or grant.get('list_sid', '?')}"
+                for key in ("object_actions", "log_actions"):
+                    for a in flat_strings(grant.get(key)):
+                        if "*" in a:
+                            problems.append(f"{where}: action {a!r}")
+                for r in flat_strings(grant.get("extra_object_arns")):
+                    if r.strip() == "*" or re.fullmatch(r"arn:[^:]*:[^:]*:[^:]*:[^:]*:\*", r):
+                        problems.append(f"{where}: resource {r!r}")
+                if not flat_strings(grant.get("uris")):
+                    problems.append(f"{where}: no locations")
     for path in tf_files():
         text = path.read_text(encoding="utf-8")
         if re.search(r'"(Action|Resource)"\s*[:=]\s*"\*"', text) or re.search(r"\b(Action|Resource)\s*=\s*\"\*\"", text):
@@ -343,7 +370,7 @@ def check_iam():
     if problems:
         report("iam", False, "; ".join(problems))
     else:
-        report("iam", True, f"{count} statements, none with a * action or resource")
+        report("iam", True, f"{count} statements and table-access grants, none with a * action or resource")
 
 
 # --- wiring ----------------------------------------------------------------------

@@ -3,65 +3,22 @@
 # by group-events) with a DLQ. IAM: read objects and logs under the table
 # prefixes, write only under `_delta_log/`, list only under the prefixes.
 
-module "tables" {
-  source    = "../s3-locations"
-  uris      = var.table_prefixes
+module "access" {
+  source    = "../table-access"
   partition = module.function.partition
-}
-
-locals {
-  # Commit files: `<root>/_delta_log/*`; with inferred roots, any table
-  # below a prefix as well.
-  log_arns = flatten([for l in module.tables.locations : var.infer_table_roots
-    ? ["${l.key_arn}/_delta_log/*", "${l.key_arn}/*/_delta_log/*"]
-    : ["${l.key_arn}/_delta_log/*"]
-  ])
-}
-
-data "aws_iam_policy_document" "oxbow" {
-  statement {
-    sid       = "ReadTables"
-    actions   = ["s3:GetObject"]
-    resources = [for l in module.tables.locations : l.objects_arn]
-  }
-
-  statement {
-    sid       = "CommitToLogs"
-    actions   = ["s3:PutObject"]
-    resources = local.log_arns
-  }
-
-  dynamic "statement" {
-    for_each = var.allow_log_cleanup ? [1] : []
-    content {
-      sid       = "CleanUpExpiredLogs"
-      actions   = ["s3:DeleteObject"]
-      resources = local.log_arns
-    }
-  }
-
-  dynamic "statement" {
-    for_each = module.tables.locations
-    content {
-      sid       = "ListTables${statement.key}"
-      actions   = ["s3:ListBucket"]
-      resources = [statement.value.bucket_arn]
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = [statement.value.list_prefix]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "BucketKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
-  }
+  grants = [{
+    uris           = var.table_prefixes
+    object_sid     = "ReadTables"
+    object_actions = ["s3:GetObject"]
+    # Commit files: `<root>/_delta_log/*`; with inferred roots, any table
+    # below a prefix as well.
+    log_sid       = "CommitToLogs"
+    log_actions   = ["s3:PutObject"]
+    log_cleanup   = var.allow_log_cleanup
+    nested_tables = var.infer_table_roots
+    list_sid      = "ListTables"
+  }]
+  kms_key_arns = var.kms_key_arns
 }
 
 module "function" {
@@ -72,7 +29,7 @@ module "function" {
   package_path       = var.package_path
   memory_size        = var.memory_size
   timeout            = var.timeout
-  policy_json        = data.aws_iam_policy_document.oxbow.json
+  policy_json        = module.access.json
   log_format         = var.log_format
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
