@@ -4,51 +4,18 @@
 # IAM: read and write objects under the table only, list only under it;
 # buffer-more receives and deletes on the same source queue.
 
-module "table" {
-  source    = "../s3-locations"
-  uris      = [var.table_uri]
+module "access" {
+  source    = "../table-access"
   partition = module.function.partition
-}
-
-locals {
-  table = module.table.locations[0]
-}
-
-data "aws_iam_policy_document" "sqs_ingest" {
-  statement {
-    sid       = "ReadWriteTable"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = [local.table.objects_arn]
-  }
-
-  statement {
-    sid       = "ListTable"
-    actions   = ["s3:ListBucket"]
-    resources = [local.table.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = [local.table.list_prefix]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.allow_log_cleanup ? [1] : []
-    content {
-      sid       = "CleanUpExpiredLogs"
-      actions   = ["s3:DeleteObject"]
-      resources = ["${local.table.key_arn}/_delta_log/*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "BucketKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
-  }
+  grants = [{
+    uris           = [var.table_uri]
+    object_sid     = "ReadWriteTable"
+    object_actions = ["s3:GetObject", "s3:PutObject"]
+    log_cleanup    = var.allow_log_cleanup
+    list_sid       = "ListTable"
+    single         = true
+  }]
+  kms_key_arns = var.kms_key_arns
 }
 
 module "function" {
@@ -59,7 +26,7 @@ module "function" {
   package_path       = var.package_path
   memory_size        = var.memory_size
   timeout            = var.timeout
-  policy_json        = data.aws_iam_policy_document.sqs_ingest.json
+  policy_json        = module.access.json
   log_format         = var.log_format
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
