@@ -5,14 +5,18 @@
 # IAM: stream reads on the given streams only; objects under the table
 # prefix (`{table}` as `*`); send to the failure queue.
 
-module "table" {
-  source    = "../s3-locations"
-  uris      = [replace(var.table_uri, "{table}", "*")]
+module "access" {
+  source    = "../table-access"
   partition = module.function.partition
-}
-
-locals {
-  table = module.table.locations[0]
+  grants = [{
+    uris           = [replace(var.table_uri, "{table}", "*")]
+    object_sid     = "ReadWriteTables"
+    object_actions = ["s3:GetObject", "s3:PutObject"]
+    log_cleanup    = var.allow_log_cleanup
+    list_sid       = "ListTables"
+    single         = true
+  }]
+  kms_key_arns = var.kms_key_arns
 }
 
 # Where Lambda sends a description (shard, sequence numbers) of a batch that
@@ -28,6 +32,8 @@ module "failures" {
 }
 
 data "aws_iam_policy_document" "dynamo_cdc" {
+  source_policy_documents = [module.access.json]
+
   statement {
     sid       = "ReadStreams"
     actions   = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
@@ -35,44 +41,9 @@ data "aws_iam_policy_document" "dynamo_cdc" {
   }
 
   statement {
-    sid       = "ReadWriteTables"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = [local.table.objects_arn]
-  }
-
-  statement {
-    sid       = "ListTables"
-    actions   = ["s3:ListBucket"]
-    resources = [local.table.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = [local.table.list_prefix]
-    }
-  }
-
-  statement {
     sid       = "SendFailedBatches"
     actions   = ["sqs:SendMessage"]
     resources = [module.failures.arn]
-  }
-
-  dynamic "statement" {
-    for_each = var.allow_log_cleanup ? [1] : []
-    content {
-      sid       = "CleanUpExpiredLogs"
-      actions   = ["s3:DeleteObject"]
-      resources = ["${local.table.key_arn}/_delta_log/*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "BucketKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
   }
 }
 
