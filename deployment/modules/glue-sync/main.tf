@@ -3,10 +3,17 @@
 # a DLQ. IAM: Glue database/table actions on the named databases only; read
 # `_delta_log/` objects below the table prefixes only.
 
-module "tables" {
-  source    = "../s3-locations"
-  uris      = var.table_prefixes
+module "access" {
+  source    = "../table-access"
   partition = module.function.partition
+  grants = [{
+    uris          = var.table_prefixes
+    log_sid       = "ReadDeltaLogs"
+    log_actions   = ["s3:GetObject"]
+    nested_tables = true
+    list_sid      = "ListTables"
+  }]
+  kms_key_arns = var.kms_key_arns
 }
 
 locals {
@@ -19,6 +26,8 @@ locals {
 }
 
 data "aws_iam_policy_document" "glue_sync" {
+  source_policy_documents = [module.access.json]
+
   lifecycle {
     precondition {
       condition     = var.glue_database != null || var.glue_path_regex != null
@@ -40,35 +49,6 @@ data "aws_iam_policy_document" "glue_sync" {
     sid       = "SyncTables"
     actions   = ["glue:GetTable", "glue:CreateTable", "glue:UpdateTable"]
     resources = concat([local.catalog_arn], local.database_arns, local.table_arns)
-  }
-
-  statement {
-    sid       = "ReadDeltaLogs"
-    actions   = ["s3:GetObject"]
-    resources = flatten([for l in module.tables.locations : ["${l.key_arn}/_delta_log/*", "${l.key_arn}/*/_delta_log/*"]])
-  }
-
-  dynamic "statement" {
-    for_each = module.tables.locations
-    content {
-      sid       = "ListTables${statement.key}"
-      actions   = ["s3:ListBucket"]
-      resources = [statement.value.bucket_arn]
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = [statement.value.list_prefix]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "BucketKeys"
-      actions   = ["kms:Decrypt"]
-      resources = var.kms_key_arns
-    }
   }
 }
 
