@@ -4,73 +4,30 @@
 # (with a DLQ). IAM: read (and list) the source tables only; read, write and
 # list below the backup root only; never delete.
 
-module "sources" {
-  source    = "../s3-locations"
-  uris      = var.source_table_uris
+module "access" {
+  source    = "../table-access"
   partition = module.function.partition
-}
-
-module "backup" {
-  source    = "../s3-locations"
-  uris      = [var.backup_uri]
-  partition = module.function.partition
-}
-
-locals {
-  backup = module.backup.locations[0]
-}
-
-data "aws_iam_policy_document" "table_backup" {
-  # CopyObject copies the source's tags (TaggingDirective COPY), which needs
-  # GetObjectTagging on the source and PutObjectTagging on the copy.
-  statement {
-    sid       = "ReadSourceTables"
-    actions   = ["s3:GetObject", "s3:GetObjectTagging"]
-    resources = [for l in module.sources.locations : l.objects_arn]
-  }
-
-  dynamic "statement" {
-    for_each = module.sources.locations
-    content {
-      sid       = "ListSourceTable${statement.key}"
-      actions   = ["s3:ListBucket"]
-      resources = [statement.value.bucket_arn]
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = [statement.value.list_prefix]
-      }
-    }
-  }
-
-  # PutObject covers CopyObject's target, CreateMultipartUpload,
-  # UploadPartCopy and CompleteMultipartUpload; a failed multipart copy is
-  # aborted.
-  statement {
-    sid       = "WriteBackups"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
-    resources = [local.backup.objects_arn]
-  }
-
-  statement {
-    sid       = "ListBackups"
-    actions   = ["s3:ListBucket"]
-    resources = [local.backup.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = [local.backup.list_prefix]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "BucketKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
-  }
+  grants = [
+    # CopyObject copies the source's tags (TaggingDirective COPY), which
+    # needs GetObjectTagging on the source and PutObjectTagging on the copy.
+    {
+      uris           = var.source_table_uris
+      object_sid     = "ReadSourceTables"
+      object_actions = ["s3:GetObject", "s3:GetObjectTagging"]
+      list_sid       = "ListSourceTable"
+    },
+    # PutObject covers CopyObject's target, CreateMultipartUpload,
+    # UploadPartCopy and CompleteMultipartUpload; a failed multipart copy is
+    # aborted.
+    {
+      uris           = [var.backup_uri]
+      object_sid     = "WriteBackups"
+      object_actions = ["s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"]
+      list_sid       = "ListBackups"
+      single         = true
+    },
+  ]
+  kms_key_arns = var.kms_key_arns
 }
 
 module "function" {
@@ -81,7 +38,7 @@ module "function" {
   package_path                 = var.package_path
   memory_size                  = var.memory_size
   timeout                      = var.timeout
-  policy_json                  = data.aws_iam_policy_document.table_backup.json
+  policy_json                  = module.access.json
   log_format                   = var.log_format
   log_level                    = var.log_level
   log_retention_days           = var.log_retention_days
