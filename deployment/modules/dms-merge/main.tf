@@ -4,81 +4,34 @@
 # table-definition object); read, write and list the Delta tables under
 # `table_uri` (`{schema}` and `{table}` as `*`).
 
-module "sources" {
-  source    = "../s3-locations"
-  uris      = var.dms_locations
-  partition = module.function.partition
-}
-
-module "tables" {
-  source    = "../s3-locations"
-  uris      = [replace(replace(var.table_uri, "{schema}", "*"), "{table}", "*")]
-  partition = module.function.partition
-}
-
 locals {
-  table = module.tables.locations[0]
   # `schema.table=col1,col2;...`
   key_columns = join(";", [for t, cols in var.key_columns : "${t}=${join(",", cols)}"])
   # The table definition, when it is an S3 object rather than inline JSON.
   definition_arn = startswith(coalesce(var.table_definition, "-"), "s3://") ? "arn:${module.function.partition}:s3:::${trimprefix(coalesce(var.table_definition, "-"), "s3://")}" : null
 }
 
-data "aws_iam_policy_document" "dms_merge" {
-  statement {
-    sid       = "ReadDmsFiles"
-    actions   = ["s3:GetObject"]
-    resources = concat([for l in module.sources.locations : l.objects_arn], local.definition_arn == null ? [] : [local.definition_arn])
-  }
-
-  dynamic "statement" {
-    for_each = module.sources.locations
-    content {
-      sid       = "ListDmsFolders${statement.key}"
-      actions   = ["s3:ListBucket"]
-      resources = [statement.value.bucket_arn]
-      condition {
-        test     = "StringLike"
-        variable = "s3:prefix"
-        values   = [statement.value.list_prefix]
-      }
-    }
-  }
-
-  statement {
-    sid       = "ReadWriteTables"
-    actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = [local.table.objects_arn]
-  }
-
-  statement {
-    sid       = "ListTables"
-    actions   = ["s3:ListBucket"]
-    resources = [local.table.bucket_arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = [local.table.list_prefix]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.allow_log_cleanup ? [1] : []
-    content {
-      sid       = "CleanUpExpiredLogs"
-      actions   = ["s3:DeleteObject"]
-      resources = ["${local.table.key_arn}/_delta_log/*"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = length(var.kms_key_arns) > 0 ? [1] : []
-    content {
-      sid       = "BucketKeys"
-      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = var.kms_key_arns
-    }
-  }
+module "access" {
+  source    = "../table-access"
+  partition = module.function.partition
+  grants = [
+    {
+      uris              = var.dms_locations
+      object_sid        = "ReadDmsFiles"
+      object_actions    = ["s3:GetObject"]
+      extra_object_arns = local.definition_arn == null ? [] : [local.definition_arn]
+      list_sid          = "ListDmsFolders"
+    },
+    {
+      uris           = [replace(replace(var.table_uri, "{schema}", "*"), "{table}", "*")]
+      object_sid     = "ReadWriteTables"
+      object_actions = ["s3:GetObject", "s3:PutObject"]
+      log_cleanup    = var.allow_log_cleanup
+      list_sid       = "ListTables"
+      single         = true
+    },
+  ]
+  kms_key_arns = var.kms_key_arns
 }
 
 module "function" {
@@ -89,7 +42,7 @@ module "function" {
   package_path       = var.package_path
   memory_size        = var.memory_size
   timeout            = var.timeout
-  policy_json        = data.aws_iam_policy_document.dms_merge.json
+  policy_json        = module.access.json
   log_format         = var.log_format
   log_level          = var.log_level
   log_retention_days = var.log_retention_days
