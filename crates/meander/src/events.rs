@@ -503,7 +503,8 @@ pub fn validate_key(key: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn kind_of(v: &Value) -> &'static str {
+/// "a number", "an array", ... for messages.
+pub fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

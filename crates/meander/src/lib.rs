@@ -18,3 +18,4 @@ pub mod parquet_meta;
 pub mod schema;
 pub mod table;
 pub mod tables;
+pub mod write;

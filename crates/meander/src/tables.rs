@@ -55,6 +55,41 @@ impl Locator {
     }
 }
 
+/// The table URL of a configured location: `s3://bucket/prefix` (also
+/// `s3a://`), mapped through `locator`, or `file:///absolute/path` as is.
+/// A trailing `/` is added; an empty bucket, an empty, `.` or `..` path
+/// segment, or another scheme is an error (the text names `uri`).
+pub fn table_url(uri: &str, locator: &Locator) -> Result<Url, String> {
+    if let Some(rest) = uri
+        .strip_prefix("s3://")
+        .or_else(|| uri.strip_prefix("s3a://"))
+    {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = prefix.trim_matches('/');
+        if bucket.is_empty() {
+            return Err(format!("{uri:?} has no bucket"));
+        }
+        if prefix.split('/').any(|s| s == "." || s == "..") || prefix.contains("//") {
+            return Err(format!("{uri:?} has an empty, `.` or `..` path segment"));
+        }
+        let root = TableRoot {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        };
+        return locator.url(&root).map_err(|e| e.to_string());
+    }
+    if uri.starts_with("file://") {
+        let url = Url::parse(&format!("{uri}/")).map_err(|e| format!("{uri:?}: {e}"))?;
+        if url.to_file_path().is_err() {
+            return Err(format!("{uri:?} is not an absolute local path"));
+        }
+        return Ok(url);
+    }
+    Err(format!(
+        "{uri:?} is not s3://bucket/prefix (or file:///path for local runs)"
+    ))
+}
+
 /// Table handles by URL, kept for the life of the container.
 #[derive(Default)]
 pub struct TableCache {
@@ -117,5 +152,31 @@ mod tests {
             prefix: String::new(),
         };
         assert_eq!(Locator::s3().url(&bucket_root).unwrap().as_str(), "s3://b/");
+    }
+
+    #[test]
+    fn configured_table_urls() {
+        let s3 = Locator::s3();
+        assert_eq!(
+            table_url("s3a://b/x/t", &s3).unwrap().as_str(),
+            "s3://b/x/t/"
+        );
+        assert_eq!(
+            table_url("s3://b/t", &Locator::local("/tmp/x"))
+                .unwrap()
+                .as_str(),
+            "file:///tmp/x/b/t/"
+        );
+        assert_eq!(
+            table_url("file:///tmp/t", &s3).unwrap().as_str(),
+            "file:///tmp/t/"
+        );
+        assert!(table_url("s3:///t", &s3)
+            .unwrap_err()
+            .contains("has no bucket"));
+        assert!(table_url("s3://b/x/../t", &s3).is_err());
+        assert!(table_url("s3://b/x//t", &s3).is_err());
+        assert!(table_url("file://host/t", &s3).is_err());
+        assert!(table_url("gs://b/t", &s3).is_err());
     }
 }

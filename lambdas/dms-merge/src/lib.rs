@@ -20,8 +20,7 @@ use meander::dms::decode::CsvOptions;
 use meander::dms::names::{classify, DmsFile, KeyClass, SourceTable};
 use meander::dms::plan::Limits;
 use meander::events::{decode_payload, ObjectEventKind, PayloadKind};
-use meander::table::TableRoot;
-use meander::tables::{Locator, TableCache};
+use meander::tables::{table_url, Locator, TableCache};
 use meander_lambda::{BatchResponse, ConfigError, Env, Error};
 use serde_json::Value;
 use tracing::{info, warn};
@@ -98,34 +97,7 @@ impl TableUri {
             .template
             .replace(SCHEMA_PLACEHOLDER, schema)
             .replace(TABLE_PLACEHOLDER, table);
-        if let Some(rest) = uri
-            .strip_prefix("s3://")
-            .or_else(|| uri.strip_prefix("s3a://"))
-        {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            let prefix = prefix.trim_matches('/');
-            if bucket.is_empty() {
-                return Err(format!("{uri:?} has no bucket"));
-            }
-            if prefix.split('/').any(|s| s == "." || s == "..") || prefix.contains("//") {
-                return Err(format!("{uri:?} has an empty, `.` or `..` path segment"));
-            }
-            let root = TableRoot {
-                bucket: bucket.to_string(),
-                prefix: prefix.to_string(),
-            };
-            return locator.url(&root).map_err(|e| e.to_string());
-        }
-        if uri.starts_with("file://") {
-            let url = Url::parse(&format!("{uri}/")).map_err(|e| format!("{uri:?}: {e}"))?;
-            if url.to_file_path().is_err() {
-                return Err(format!("{uri:?} is not an absolute local path"));
-            }
-            return Ok(url);
-        }
-        Err(format!(
-            "{uri:?} is not s3://bucket/prefix (or file:///path for local runs)"
-        ))
+        table_url(&uri, locator)
     }
 }
 

@@ -11,6 +11,8 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::events::kind_of;
+
 /// Nesting DynamoDB allows for maps and lists (32 levels); deeper input is
 /// refused instead of recursing without bound.
 pub const MAX_DEPTH: usize = 32;
@@ -196,17 +198,6 @@ fn base64_value(v: &Value, path: &str) -> Result<Vec<u8>, AttrError> {
         .as_str()
         .ok_or_else(|| attr_error(path, "binary value must be a base64 string"))?;
     base64_decode(text).map_err(|reason| attr_error(path, reason))
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 // ---------------------------------------------------------------------------

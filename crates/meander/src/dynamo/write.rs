@@ -15,25 +15,19 @@
 //! readers take partition values from `add.partitionValues`, never from
 //! paths, and these paths need no escaping anywhere.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
-use arrow::datatypes::{
-    Decimal128Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-    TimestampMicrosecondType,
-};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow_schema::{DataType as ArrowType, TimeUnit};
 use deltalake::kernel::{Add, StructType};
 use deltalake::ObjectStore;
 use object_store::{ObjectStoreExt, PutPayload};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 
 use crate::oxbow::object_path;
 use crate::parquet_meta::{self, StatsConfig};
 use crate::table::HIVE_NULL;
+use crate::write::{Partition, SplitError};
 
 /// Why data files could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -74,47 +68,22 @@ pub async fn write_data_files(
     if batch.num_rows() == 0 {
         return Ok(Vec::new());
     }
-    // Partition value strings per row.
-    let mut partition_arrays: Vec<(String, ArrayRef)> = Vec::new();
-    for column in partition_columns {
-        let array = batch
-            .column_by_name(column)
-            .ok_or_else(|| WriteError::PartitionMissing(column.clone()))?;
-        partition_arrays.push((column.clone(), array.clone()));
-    }
-    let mut groups: BTreeMap<Vec<Option<String>>, Vec<u32>> = BTreeMap::new();
-    for row in 0..batch.num_rows() {
-        let values = partition_arrays
-            .iter()
-            .map(|(column, array)| partition_value(column, array.as_ref(), row))
-            .collect::<Result<Vec<_>, _>>()?;
-        let row = u32::try_from(row).map_err(|_| WriteError::Parquet("batch too large".into()))?;
-        groups.entry(values).or_default().push(row);
-    }
-    // The data columns: everything but the partition columns.
-    let keep: Vec<usize> = batch
-        .schema()
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !partition_columns.iter().any(|p| p == f.name()))
-        .map(|(i, _)| i)
-        .collect();
-    let data = batch
-        .project(&keep)
-        .map_err(|e| WriteError::Parquet(e.to_string()))?;
+    let partitions = crate::write::split_by_partition(batch, partition_columns, partition_value)
+        .map_err(|e| match e {
+            SplitError::MissingColumn(c) => WriteError::PartitionMissing(c),
+            SplitError::TooManyRows => WriteError::Parquet("batch too large".into()),
+            SplitError::Value(e) => e,
+            SplitError::Arrow(e) => WriteError::Parquet(e.to_string()),
+        })?;
 
-    let mut written = Vec::with_capacity(groups.len());
-    let whole = groups.len() == 1;
-    for (values, rows) in groups {
-        let part = if whole {
-            data.clone()
-        } else {
-            arrow::compute::take_record_batch(&data, &UInt32Array::from(rows))
-                .map_err(|e| WriteError::Parquet(e.to_string()))?
-        };
+    let mut written = Vec::with_capacity(partitions.len());
+    for Partition {
+        values,
+        batch: part,
+    } in partitions
+    {
         let mut folder = String::new();
-        for ((column, _), value) in partition_arrays.iter().zip(&values) {
+        for (column, value) in partition_columns.iter().zip(&values) {
             folder.push_str(&segment(column));
             folder.push('=');
             folder.push_str(
@@ -147,22 +116,15 @@ pub async fn write_data_files(
                 path: path.clone(),
                 source,
             })?;
-        let partition_values: HashMap<String, Option<String>> = partition_arrays
-            .iter()
-            .map(|(c, _)| c.clone())
-            .zip(values)
-            .collect();
         written.push(WrittenFile {
             rows: part.num_rows(),
-            add: Add {
+            add: crate::write::data_add(
                 path,
-                partition_values: partition_values.into_iter().collect(),
-                size: i64::try_from(size).unwrap_or(i64::MAX),
+                partition_columns.iter().cloned().zip(values),
+                size,
                 modification_time,
-                data_change: true,
                 stats,
-                ..Default::default()
-            },
+            ),
         });
     }
     Ok(written)
@@ -207,19 +169,8 @@ fn exact_string_bounds(stats: String, batch: &RecordBatch, columns: &[&str]) -> 
 
 /// One batch as a Parquet file in memory.
 pub fn encode_parquet(batch: &RecordBatch) -> Result<Vec<u8>, WriteError> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
-    let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props))
-        .map_err(|e| WriteError::Parquet(e.to_string()))?;
-    writer
-        .write(batch)
-        .map_err(|e| WriteError::Parquet(e.to_string()))?;
-    writer
-        .close()
-        .map_err(|e| WriteError::Parquet(e.to_string()))?;
-    Ok(buf)
+    crate::write::encode_parquet(batch, Compression::SNAPPY)
+        .map_err(|e| WriteError::Parquet(e.to_string()))
 }
 
 /// A path segment safe everywhere: `[A-Za-z0-9._-]`, at most 64 characters.
@@ -241,7 +192,8 @@ fn segment(s: &str) -> String {
     out
 }
 
-/// A partition value as Delta serialises it (`None` for null).
+/// A partition value as Delta serialises it (`None` for null); the types
+/// a DynamoDB attribute becomes, other than binary and nested ones.
 fn partition_value(
     column: &str,
     array: &dyn Array,
@@ -254,25 +206,23 @@ fn partition_value(
         column: column.to_string(),
         data_type: array.data_type().to_string(),
     };
-    Ok(Some(match array.data_type() {
-        ArrowType::Utf8 => array.as_string::<i32>().value(row).to_string(),
-        ArrowType::LargeUtf8 => array.as_string::<i64>().value(row).to_string(),
-        ArrowType::Boolean => array.as_boolean().value(row).to_string(),
-        ArrowType::Int64 => array.as_primitive::<Int64Type>().value(row).to_string(),
-        ArrowType::Int32 => array.as_primitive::<Int32Type>().value(row).to_string(),
-        ArrowType::Int16 => array.as_primitive::<Int16Type>().value(row).to_string(),
-        ArrowType::Int8 => array.as_primitive::<Int8Type>().value(row).to_string(),
-        ArrowType::Float64 => array.as_primitive::<Float64Type>().value(row).to_string(),
-        ArrowType::Decimal128(_, _) => array.as_primitive::<Decimal128Type>().value_as_string(row),
-        ArrowType::Timestamp(TimeUnit::Microsecond, _) => {
-            let micros = array.as_primitive::<TimestampMicrosecondType>().value(row);
-            chrono::DateTime::from_timestamp_micros(micros)
-                .ok_or_else(unsupported)?
-                .format("%Y-%m-%d %H:%M:%S%.6f")
-                .to_string()
-        }
-        _ => return Err(unsupported()),
-    }))
+    let supported = matches!(
+        array.data_type(),
+        ArrowType::Utf8
+            | ArrowType::LargeUtf8
+            | ArrowType::Boolean
+            | ArrowType::Int64
+            | ArrowType::Int32
+            | ArrowType::Int16
+            | ArrowType::Int8
+            | ArrowType::Float64
+            | ArrowType::Decimal128(_, _)
+            | ArrowType::Timestamp(TimeUnit::Microsecond, _)
+    );
+    if !supported {
+        return Err(unsupported());
+    }
+    crate::write::partition_value(array, row).map_err(|_| unsupported())
 }
 
 #[cfg(test)]

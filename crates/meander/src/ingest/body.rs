@@ -16,6 +16,9 @@
 
 use serde_json::{Map, Value};
 
+/// "a number", "an array", ... for messages.
+pub use crate::events::kind_of;
+
 /// One JSON record: the fields of one object.
 pub type Record = Map<String, Value>;
 
@@ -255,18 +258,6 @@ fn short(s: &str) -> String {
         out.push('…');
     }
     out
-}
-
-/// "a number", "an array", ... for messages.
-pub fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -14,24 +14,18 @@
 //! [`crate::parquet_meta::stats`], so they follow the table's
 //! `delta.dataSkippingNumIndexedCols` / `delta.dataSkippingStatsColumns`.
 
-use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
-use arrow::compute::take_record_batch;
-use arrow::datatypes::{
-    DataType as ArrowType, Date32Type, Int16Type, Int32Type, Int64Type, Int8Type, TimeUnit,
-    TimestampMicrosecondType,
-};
+use arrow::array::{Array, RecordBatch};
+use arrow::datatypes::{DataType as ArrowType, TimeUnit};
 use deltalake::kernel::{Add, StructType};
 use deltalake::{ObjectStore, Path};
 use object_store::ObjectStoreExt;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
 
 use crate::parquet_meta::{self, StatsConfig};
 use crate::table::HIVE_NULL;
+use crate::write::SplitError;
 
 /// Why rows could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -102,35 +96,12 @@ fn partition_type_supported(t: &ArrowType) -> bool {
     )
 }
 
-/// The serialised partition value of `array[row]`.
-fn partition_value(array: &ArrayRef, row: usize) -> Option<String> {
-    if array.is_null(row) {
-        return None;
-    }
-    let text = match array.data_type() {
-        ArrowType::Utf8 => array.as_string::<i32>().value(row).to_string(),
-        ArrowType::LargeUtf8 => array.as_string::<i64>().value(row).to_string(),
-        ArrowType::Utf8View => array.as_string_view().value(row).to_string(),
-        ArrowType::Int8 => array.as_primitive::<Int8Type>().value(row).to_string(),
-        ArrowType::Int16 => array.as_primitive::<Int16Type>().value(row).to_string(),
-        ArrowType::Int32 => array.as_primitive::<Int32Type>().value(row).to_string(),
-        ArrowType::Int64 => array.as_primitive::<Int64Type>().value(row).to_string(),
-        ArrowType::Boolean => array.as_boolean().value(row).to_string(),
-        ArrowType::Date32 => {
-            let days = array.as_primitive::<Date32Type>().value(row);
-            chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0)?
-                .format("%Y-%m-%d")
-                .to_string()
-        }
-        ArrowType::Timestamp(TimeUnit::Microsecond, _) => {
-            let micros = array.as_primitive::<TimestampMicrosecondType>().value(row);
-            chrono::DateTime::from_timestamp_micros(micros)?
-                .format("%Y-%m-%d %H:%M:%S%.6f")
-                .to_string()
-        }
-        _ => return None,
-    };
-    (!text.is_empty()).then_some(text)
+/// The serialised partition value of `array[row]` (an empty string is null).
+fn partition_value(array: &dyn Array, row: usize) -> Option<String> {
+    crate::write::partition_value(array, row)
+        .ok()
+        .flatten()
+        .filter(|text| !text.is_empty())
 }
 
 /// Escape a partition value for a folder name, as Hive does.
@@ -170,42 +141,27 @@ pub fn encode_files(
     batch: &RecordBatch,
     partition_columns: &[String],
 ) -> Result<Vec<DataFile>, WriteError> {
-    let schema = batch.schema();
-    check_partition_types(&schema, partition_columns)?;
-    let mut partition_arrays = Vec::with_capacity(partition_columns.len());
-    for c in partition_columns {
-        let array = batch
-            .column_by_name(c)
-            .ok_or_else(|| WriteError::MissingPartitionColumn(c.clone()))?;
-        partition_arrays.push(array.clone());
-    }
-    let data_columns: Vec<usize> = schema
-        .fields()
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !partition_columns.contains(f.name()))
-        .map(|(i, _)| i)
-        .collect();
+    check_partition_types(&batch.schema(), partition_columns)?;
+    let partitions = crate::write::split_by_partition(batch, partition_columns, |_, a, row| {
+        Ok::<_, std::convert::Infallible>(partition_value(a, row))
+    })
+    .map_err(|e| match e {
+        SplitError::MissingColumn(c) => WriteError::MissingPartitionColumn(c),
+        SplitError::Arrow(e) => WriteError::Arrow(e),
+        SplitError::TooManyRows => WriteError::Arrow(
+            arrow::error::ArrowError::InvalidArgumentError("batch too large".into()),
+        ),
+        SplitError::Value(never) => match never {},
+    })?;
 
-    let mut groups: BTreeMap<Vec<Option<String>>, Vec<u32>> = BTreeMap::new();
-    for row in 0..batch.num_rows() {
-        let key = partition_arrays
-            .iter()
-            .map(|a| partition_value(a, row))
-            .collect();
-        groups.entry(key).or_default().push(row as u32);
-    }
-
-    let mut files = Vec::with_capacity(groups.len());
-    for (key, rows) in groups {
-        let part = if rows.len() == batch.num_rows() {
-            batch.clone()
-        } else {
-            take_record_batch(batch, &UInt32Array::from(rows))?
-        };
-        let part = part.project(&data_columns)?;
+    let mut files = Vec::with_capacity(partitions.len());
+    for crate::write::Partition {
+        values,
+        batch: part,
+    } in partitions
+    {
         let values: Vec<(String, Option<String>)> =
-            partition_columns.iter().cloned().zip(key).collect();
+            partition_columns.iter().cloned().zip(values).collect();
         let relative_key = format!(
             "{}part-{}.zstd.parquet",
             partition_folder(&values),
@@ -223,12 +179,8 @@ pub fn encode_files(
 
 /// One Parquet file (zstd) holding `batch`.
 pub fn encode_parquet(batch: &RecordBatch) -> Result<bytes::Bytes, WriteError> {
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .build();
-    let mut writer = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props))?;
-    writer.write(batch)?;
-    Ok(bytes::Bytes::from(writer.into_inner()?))
+    let bytes = crate::write::encode_parquet(batch, Compression::ZSTD(ZstdLevel::default()))?;
+    Ok(bytes::Bytes::from(bytes))
 }
 
 /// Store `files` under the table root, a few at a time.
@@ -272,27 +224,21 @@ pub fn add_action(
             None
         }
     };
-    Add {
-        // The key as stored: delta-rs percent-encodes `add.path` itself.
-        path: file.relative_key.clone(),
-        partition_values: file
-            .partition_values
-            .iter()
-            .cloned()
-            .collect::<HashMap<_, _>>(),
-        size: file.bytes.len() as i64,
+    // The key as stored: delta-rs percent-encodes `add.path` itself.
+    crate::write::data_add(
+        file.relative_key.clone(),
+        file.partition_values.iter().cloned(),
+        file.bytes.len(),
         modification_time,
-        data_change: true,
         stats,
-        ..Default::default()
-    }
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use arrow::array::{
-        BooleanArray, Date32Array, Int64Array, StringArray, TimestampMicrosecondArray,
+        ArrayRef, BooleanArray, Date32Array, Int64Array, StringArray, TimestampMicrosecondArray,
     };
     use arrow_schema::{Field, Schema};
 
