@@ -13,7 +13,6 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use meander::commit::RetryPolicy;
 use meander::ingest::body::queue_from_url;
 use meander::ingest::{decode_sqs_event, Ingest, IngestConfig, SqsMessage};
-use meander::table::TableRoot;
 use meander_lambda::{BatchResponse, ConfigError, Env, Error};
 use serde_json::Value;
 use tracing::{info, warn};
@@ -139,38 +138,19 @@ impl Config {
 }
 
 /// `s3://bucket/prefix` (through `MEANDER_LOCAL_STORAGE_DIR` when set),
-/// `file:///dir`, or an absolute local path, as a table URL.
+/// `file:///dir`, or an absolute local path, as a table URL
+/// ([`meander::tables::table_url`] checks it).
 fn table_url(env: &Env, uri: &str) -> Result<Url, ConfigError> {
     let invalid = |reason: &str| ConfigError::invalid(DELTA_TABLE_URI, uri, reason);
-    if let Some(rest) = uri
-        .strip_prefix("s3://")
-        .or_else(|| uri.strip_prefix("s3a://"))
-    {
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.is_empty() {
-            return Err(invalid("expected s3://bucket/prefix"));
-        }
-        let root = TableRoot {
-            bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
-        };
-        return meander_lambda::config::locator(env)
-            .url(&root)
-            .map_err(|e| invalid(&e.to_string()));
-    }
-    let url = if uri.starts_with("file://") {
-        Url::parse(uri).map_err(|e| invalid(&e.to_string()))?
-    } else if uri.starts_with('/') {
-        Url::from_directory_path(uri).map_err(|_| invalid("not a usable path"))?
+    let file_url;
+    let uri_or_file = if uri.starts_with('/') {
+        file_url = Url::from_directory_path(uri).map_err(|_| invalid("not a usable path"))?;
+        file_url.as_str().trim_end_matches('/')
     } else {
-        return Err(invalid("expected s3://bucket/prefix or file:///path"));
+        uri
     };
-    let mut url = url;
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
+    meander::tables::table_url(uri_or_file, &meander_lambda::config::locator(env))
+        .map_err(|e| invalid(&e))
 }
 
 /// The function's state: the engine (and its warm table), the SQS client.
@@ -406,6 +386,8 @@ mod tests {
         );
         let c = Config::from_env(&env(&[(DELTA_TABLE_URI, "file:///tmp/x")])).unwrap();
         assert_eq!(c.ingest.table_url.as_str(), "file:///tmp/x/");
+        let c = Config::from_env(&env(&[(DELTA_TABLE_URI, "/tmp/y/")])).unwrap();
+        assert_eq!(c.ingest.table_url.as_str(), "file:///tmp/y/");
     }
 
     #[test]
@@ -413,6 +395,8 @@ mod tests {
         let err = |pairs: &[(&str, &str)]| Config::from_env(&env(pairs)).unwrap_err().to_string();
         assert!(err(&[]).contains(DELTA_TABLE_URI));
         assert!(err(&[(DELTA_TABLE_URI, "bucket/x")]).contains(DELTA_TABLE_URI));
+        assert!(err(&[(DELTA_TABLE_URI, "s3://b/t/../u")]).contains(DELTA_TABLE_URI));
+        assert!(err(&[(DELTA_TABLE_URI, "s3:///t")]).contains(DELTA_TABLE_URI));
         let t = (DELTA_TABLE_URI, "s3://b/t");
         assert!(err(&[t, (SCHEMA_EVOLUTION, "maybe")]).contains(SCHEMA_EVOLUTION));
         assert!(err(&[t, (BUFFER_MORE_QUEUE_URL, "https://h/1/q")]).contains(BUFFER_MORE_MESSAGES));
