@@ -20,6 +20,7 @@
 pub mod aws;
 pub mod delta_reader;
 pub mod error;
+pub mod figures;
 pub mod moto;
 pub mod parquet;
 pub mod poller;

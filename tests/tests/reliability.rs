@@ -1,0 +1,295 @@
+//! Reliability: many processes committing at once, injected faults, killed
+//! processes. Nothing lost, nothing duplicated: every test reads its tables
+//! back with the Python reader, compares the exact multiset of ids with what
+//! was sent, and records its figures (`meander_e2e::figures`), which
+//! `scripts/test.sh` sums on its last line.
+//!
+//! `MEANDER_SOAK=1` runs longer variants (more files, records, faults).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use futures::StreamExt;
+use meander_e2e::aws::{Aws, QueueOptions, QueueWithDlq};
+use meander_e2e::delta_reader::{read_table, TableContents};
+use meander_e2e::figures::{self, Figures};
+use meander_e2e::moto::{env_for_function, SqsServer};
+use meander_e2e::parquet::orders;
+use meander_e2e::poller::{DrainOptions, DrainStats, SqsPoller};
+use meander_e2e::runtime::{function_binary, FunctionProcess, SpawnOptions};
+use serde_json::json;
+
+/// Spawn `name` with the bed's environment, `endpoint` (moto or a proxy in
+/// front of it) and `extra`.
+async fn spawn(name: &str, endpoint: Option<&str>, extra: &[(&str, &str)]) -> FunctionProcess {
+    let mut env = env_for_function();
+    if let Some(endpoint) = endpoint {
+        for (k, v) in env.iter_mut() {
+            if k == "AWS_ENDPOINT_URL" {
+                *v = endpoint.to_string();
+            }
+        }
+    }
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let options = SpawnOptions {
+        function_timeout: Duration::from_secs(300),
+        ..SpawnOptions::default()
+    };
+    FunctionProcess::spawn_with(function_binary(name), env, options)
+        .await
+        .unwrap_or_else(|e| panic!("spawn {name}: {e}"))
+}
+
+/// A bucket whose object-created events go to a queue with a DLQ. The
+/// visibility timeout outlasts a contended invocation, so that no message
+/// reaches the DLQ only because it was received while still in work.
+async fn landing(aws: &Aws, name: &str, visibility_timeout_secs: u32) -> (String, QueueWithDlq) {
+    let bucket = aws.create_bucket(name).await.expect("bucket");
+    let options = QueueOptions {
+        visibility_timeout_secs,
+        ..QueueOptions::default()
+    };
+    let q = aws
+        .create_queue_with_dlq(name, 5, &options)
+        .await
+        .expect("queue");
+    aws.notify_queue(&bucket, &q.queue.arn, &["s3:ObjectCreated:*"], None, None)
+        .await
+        .expect("notification");
+    (bucket, q)
+}
+
+/// Put `files` orders files of `rows` rows each under `prefix`, 16 at a time.
+async fn put_orders(aws: &Aws, bucket: &str, prefix: &str, files: i64, rows: i64) {
+    let puts = (0..files).map(|i| async move {
+        let key = format!("{prefix}/ds=2026-11-0{}/part-{i:05}.parquet", i % 3 + 1);
+        aws.put_object(bucket, &key, orders(i * rows..(i + 1) * rows, false))
+            .await
+            .expect("put");
+    });
+    futures::stream::iter(puts)
+        .buffer_unordered(16)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// JSON messages of `per_message` records each, ids `0..records`.
+fn record_bodies(records: i64, per_message: i64) -> Vec<String> {
+    (0..records)
+        .step_by(per_message as usize)
+        .map(|start| {
+            let rows: Vec<_> = (start..(start + per_message).min(records))
+                .map(|i| json!({"id": i, "name": format!("user-{i}"), "score": i as f64 / 4.0}))
+                .collect();
+            serde_json::Value::Array(rows).to_string()
+        })
+        .collect()
+}
+
+/// Send `bodies` with SendMessageBatch, 10 per call, 16 calls at once.
+async fn send_all(sqs: &aws_sdk_sqs::Client, queue_url: &str, bodies: &[String]) {
+    let sent: Vec<usize> = futures::stream::iter(bodies.chunks(10))
+        .map(|chunk| async move {
+            let entries: Vec<SendMessageBatchRequestEntry> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .expect("entry")
+                })
+                .collect();
+            let out = sqs
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("send batch");
+            assert!(out.failed().is_empty(), "{:?}", out.failed());
+            out.successful().len()
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert_eq!(sent.iter().sum::<usize>(), bodies.len());
+}
+
+/// The `id` column, as read back.
+fn ids(t: &TableContents) -> Vec<i64> {
+    t.column("id")
+        .iter()
+        .map(|v| v.as_i64().expect("id is a long"))
+        .collect()
+}
+
+/// Commit retries in a function's logs: oxbow logs `retries=N` on each
+/// commit line; sqs-ingest logs `attempts=N` on each batch line (N - 1 of
+/// them were retries).
+fn commit_retries(function: &str, logs: &[String]) -> u64 {
+    match function {
+        "oxbow" => figures::sum_field(
+            &logs
+                .iter()
+                .filter(|l| l.contains("files_added"))
+                .cloned()
+                .collect::<Vec<_>>(),
+            "retries",
+        ),
+        _ => logs
+            .iter()
+            .filter(|l| l.contains("batch done"))
+            .map(|l| figures::sum_field(std::slice::from_ref(l), "attempts").saturating_sub(1))
+            .sum(),
+    }
+}
+
+/// What one worker did.
+struct Worker {
+    function: &'static str,
+    stats: DrainStats,
+    logs: Vec<String>,
+}
+
+/// Spawn `function`, wait until it is warm and all others are, then drain
+/// the queue with it.
+#[allow(clippy::too_many_arguments)]
+fn worker(
+    function: &'static str,
+    endpoint: Option<String>,
+    env: Vec<(String, String)>,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    queue_arn: String,
+    batch_size: usize,
+    barrier: Arc<tokio::sync::Barrier>,
+) -> tokio::task::JoinHandle<Worker> {
+    tokio::spawn(async move {
+        let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut f = spawn(function, endpoint.as_deref(), &extra).await;
+        f.wait_ready(Duration::from_secs(60)).await.expect("ready");
+        barrier.wait().await;
+        let mut poller =
+            SqsPoller::from_parts(&sqs, &queue_url, &queue_arn).with_batch_size(batch_size);
+        poller.invoke_timeout = Duration::from_secs(300);
+        let drained = poller
+            .drain(
+                &mut f,
+                &DrainOptions {
+                    max_rounds: 5_000,
+                    max_time: Duration::from_secs(900),
+                },
+            )
+            .await;
+        let logs = f.logs();
+        let stats = drained.unwrap_or_else(|e| panic!("{function}: {e}\n{}", logs.join("\n")));
+        let text = logs.join("\n");
+        assert!(!text.contains("panicked"), "{function} panicked:\n{text}");
+        Worker {
+            function,
+            stats,
+            logs,
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eight_oxbow_and_four_sqs_ingest_processes_commit_at_once() {
+    let soak = figures::soak();
+    let (files, rows_per_file) = if soak { (1_000, 5) } else { (200, 5) };
+    let (records, per_message) = if soak { (20_000, 5) } else { (5_000, 5) };
+    const OXBOWS: usize = 8;
+    const INGESTS: usize = 4;
+    let mut fig = Figures::new("concurrency: 8 oxbow + 4 sqs-ingest");
+
+    let aws = Aws::new().await;
+    // oxbow: 200 files land before any function runs, so the first commits
+    // race to create the table and the rest to append.
+    let (landing_bucket, q) = landing(&aws, "race", 60).await;
+    put_orders(&aws, &landing_bucket, "race", files, rows_per_file).await;
+    // sqs-ingest: 5,000 records in 1,000 messages, on a queue of a patched
+    // SQS server (moto's own is not safe under parallel receive/delete).
+    let sqs_server = SqsServer::start();
+    let sqs = sqs_server.client().await;
+    let (ingest_url, ingest_arn) = sqs_server.create_queue(&sqs, "ingest-race", 300).await;
+    send_all(&sqs, &ingest_url, &record_bodies(records, per_message)).await;
+    let ingest_bucket = aws.create_bucket("ingest-race").await.expect("bucket");
+    let ingest_uri = format!("s3://{ingest_bucket}/tables/records");
+
+    // All 12 processes warm and waiting before any polls, so they contend.
+    let barrier = Arc::new(tokio::sync::Barrier::new(OXBOWS + INGESTS));
+    let mut workers = Vec::new();
+    for _ in 0..OXBOWS {
+        workers.push(worker(
+            "oxbow",
+            None,
+            Vec::new(),
+            aws.sqs.clone(),
+            q.queue.url.clone(),
+            q.queue.arn.clone(),
+            5,
+            barrier.clone(),
+        ));
+    }
+    for _ in 0..INGESTS {
+        workers.push(worker(
+            "sqs-ingest",
+            None,
+            vec![("DELTA_TABLE_URI".into(), ingest_uri.clone())],
+            sqs.clone(),
+            ingest_url.clone(),
+            ingest_arn.clone(),
+            10,
+            barrier.clone(),
+        ));
+    }
+    let mut oxbow_commits = 0;
+    let mut failures = 0;
+    let mut ingest_retries = 0;
+    for w in workers {
+        let w = w.await.expect("worker");
+        failures += w.stats.failures_reported + w.stats.invocation_errors;
+        fig.runs += w.stats.invocations as u64;
+        let retries = commit_retries(w.function, &w.logs);
+        fig.retries += retries;
+        if w.function == "oxbow" {
+            oxbow_commits += w.logs.iter().filter(|l| l.contains("files_added")).count();
+        } else {
+            ingest_retries += retries;
+        }
+    }
+
+    let race = read_table(&format!("s3://{landing_bucket}/race")).await;
+    let ingested = read_table(&ingest_uri).await;
+    let expected_files: Vec<String> = (0..files)
+        .map(|i| {
+            format!(
+                "s3://{landing_bucket}/race/ds=2026-11-0{}/part-{i:05}.parquet",
+                i % 3 + 1
+            )
+        })
+        .collect();
+    let file_check = fig.check(&expected_files, &race.files);
+    let oxbow_rows = fig.check(&(0..files * rows_per_file).collect::<Vec<_>>(), &ids(&race));
+    let ingest_rows = fig.check(&(0..records).collect::<Vec<_>>(), &ids(&ingested));
+    figures::record(&fig);
+    eprintln!(
+        "{OXBOWS} oxbow: {oxbow_commits} commits; {INGESTS} sqs-ingest: {} commits, {ingest_retries} retries; {} retries in all",
+        ingested.version + 1,
+        fig.retries
+    );
+
+    assert_eq!(failures, 0, "no message failed");
+    assert!(file_check.is_exact(), "files: {file_check:?}");
+    assert!(oxbow_rows.is_exact(), "oxbow rows: {oxbow_rows:?}");
+    assert!(ingest_rows.is_exact(), "sqs-ingest rows: {ingest_rows:?}");
+    assert_eq!(
+        race.version + 1,
+        oxbow_commits as i64,
+        "one version per logged oxbow commit"
+    );
+    assert_eq!(fig.lost + fig.duplicated, 0, "{fig:?}");
+}
