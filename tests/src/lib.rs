@@ -24,6 +24,7 @@ pub mod figures;
 pub mod moto;
 pub mod parquet;
 pub mod poller;
+pub mod proxy;
 pub mod runtime;
 pub mod streams;
 

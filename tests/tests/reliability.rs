@@ -17,6 +17,7 @@ use meander_e2e::figures::{self, Figures};
 use meander_e2e::moto::{env_for_function, SqsServer};
 use meander_e2e::parquet::orders;
 use meander_e2e::poller::{DrainOptions, DrainStats, SqsPoller};
+use meander_e2e::proxy::{FaultConfig, FaultProxy};
 use meander_e2e::runtime::{function_binary, FunctionProcess, SpawnOptions};
 use serde_json::json;
 
@@ -291,5 +292,134 @@ async fn eight_oxbow_and_four_sqs_ingest_processes_commit_at_once() {
         oxbow_commits as i64,
         "one version per logged oxbow commit"
     );
+    assert_eq!(fig.lost + fig.duplicated, 0, "{fig:?}");
+}
+
+/// Drive `processes` workers of `function` over one queue and sum what they
+/// did into `fig`; returns the workers' failures reported.
+#[allow(clippy::too_many_arguments)]
+async fn run_workers(
+    fig: &mut Figures,
+    function: &'static str,
+    processes: usize,
+    endpoint: Option<&str>,
+    env: Vec<(String, String)>,
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    queue_arn: &str,
+    batch_size: usize,
+) -> usize {
+    let barrier = Arc::new(tokio::sync::Barrier::new(processes));
+    let workers: Vec<_> = (0..processes)
+        .map(|_| {
+            worker(
+                function,
+                endpoint.map(str::to_string),
+                env.clone(),
+                sqs.clone(),
+                queue_url.to_string(),
+                queue_arn.to_string(),
+                batch_size,
+                barrier.clone(),
+            )
+        })
+        .collect();
+    let mut failures = 0;
+    for w in workers {
+        let w = w.await.expect("worker");
+        failures += w.stats.failures_reported + w.stats.invocation_errors;
+        fig.runs += w.stats.invocations as u64;
+        fig.retries += commit_retries(w.function, &w.logs);
+    }
+    failures
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faults_injected_in_front_of_moto_lose_and_duplicate_nothing() {
+    let soak = figures::soak();
+    let (files, rows_per_file) = if soak { (300, 5) } else { (60, 5) };
+    let (records, per_message) = if soak { (5_000, 5) } else { (1_000, 5) };
+    let mut fig = Figures::new("faults: 503/500/resets/lost responses/slow via proxy");
+    let aws = Aws::new().await;
+    let proxy = FaultProxy::start(
+        aws.endpoint(),
+        FaultConfig {
+            seed: 20261121,
+            fraction: if soak { 0.25 } else { 0.1 },
+            delay: Duration::from_millis(1500),
+            lost_responses: true,
+        },
+    )
+    .await;
+
+    let (landing_bucket, q) = landing(&aws, "faults", 20).await;
+    put_orders(&aws, &landing_bucket, "faults", files, rows_per_file).await;
+    let sqs_server = SqsServer::start();
+    let sqs = sqs_server.client().await;
+    let (ingest_url, ingest_arn) = sqs_server.create_queue(&sqs, "ingest-faults", 20).await;
+    send_all(&sqs, &ingest_url, &record_bodies(records, per_message)).await;
+    let ingest_bucket = aws.create_bucket("ingest-faults").await.expect("bucket");
+    let ingest_uri = format!("s3://{ingest_bucket}/tables/records");
+
+    // The functions reach S3 only through the proxy; the pollers and the
+    // reader talk to moto directly.
+    let mut oxbow_fig = Figures::default();
+    let mut ingest_fig = Figures::default();
+    let (oxbow_failures, ingest_failures) = tokio::join!(
+        run_workers(
+            &mut oxbow_fig,
+            "oxbow",
+            2,
+            Some(proxy.endpoint()),
+            Vec::new(),
+            &aws.sqs,
+            &q.queue.url,
+            &q.queue.arn,
+            5,
+        ),
+        run_workers(
+            &mut ingest_fig,
+            "sqs-ingest",
+            2,
+            Some(proxy.endpoint()),
+            vec![("DELTA_TABLE_URI".into(), ingest_uri.clone())],
+            &sqs,
+            &ingest_url,
+            &ingest_arn,
+            10,
+        ),
+    );
+    fig.runs = oxbow_fig.runs + ingest_fig.runs;
+    fig.retries = oxbow_fig.retries + ingest_fig.retries;
+    let faults = proxy.summary();
+    fig.faults_injected = faults.injected();
+
+    let dead = meander_e2e::poller::message_bodies(&aws.sqs, &q.dlq.url)
+        .await
+        .expect("dlq");
+    let race = read_table(&format!("s3://{landing_bucket}/faults")).await;
+    let ingested = read_table(&ingest_uri).await;
+    let expected_files: Vec<String> = (0..files)
+        .map(|i| {
+            format!(
+                "s3://{landing_bucket}/faults/ds=2026-11-0{}/part-{i:05}.parquet",
+                i % 3 + 1
+            )
+        })
+        .collect();
+    let file_check = fig.check(&expected_files, &race.files);
+    let oxbow_rows = fig.check(&(0..files * rows_per_file).collect::<Vec<_>>(), &ids(&race));
+    let ingest_rows = fig.check(&(0..records).collect::<Vec<_>>(), &ids(&ingested));
+    figures::record(&fig);
+    eprintln!(
+        "fault proxy: {faults:?}; failures reported: oxbow {oxbow_failures}, sqs-ingest {ingest_failures}"
+    );
+
+    assert!(faults.injected() > 0, "{faults:?}");
+    assert_eq!(faults.relay_errors, 0, "{faults:?}");
+    assert!(dead.is_empty(), "messages reached the DLQ: {dead:?}");
+    assert!(file_check.is_exact(), "files: {file_check:?}");
+    assert!(oxbow_rows.is_exact(), "oxbow rows: {oxbow_rows:?}");
+    assert!(ingest_rows.is_exact(), "sqs-ingest rows: {ingest_rows:?}");
     assert_eq!(fig.lost + fig.duplicated, 0, "{fig:?}");
 }
