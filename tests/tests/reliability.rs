@@ -423,3 +423,152 @@ async fn faults_injected_in_front_of_moto_lose_and_duplicate_nothing() {
     assert!(ingest_rows.is_exact(), "sqs-ingest rows: {ingest_rows:?}");
     assert_eq!(fig.lost + fig.duplicated, 0, "{fig:?}");
 }
+
+/// The relative keys in a `files=["a", "b"]` log field.
+fn logged_files(line: &str) -> Vec<String> {
+    let Some(start) = line.find("files=[") else {
+        return Vec::new();
+    };
+    let rest = &line[start + "files=[".len()..];
+    let list = rest.split(']').next().unwrap_or_default();
+    list.split(',')
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_between_data_files_and_commit_then_redelivery_is_exact() {
+    let records: i64 = if figures::soak() { 5_000 } else { 500 };
+    let per_message = 5;
+    let mut fig = Figures::new("kill: sqs-ingest SIGKILLed before its commit");
+    let aws = Aws::new().await;
+    let bucket = aws.create_bucket("kill").await.expect("bucket");
+    let uri = format!("s3://{bucket}/tables/records");
+    // Redelivery after 5 s; DLQ only after 5 receives.
+    let q = aws
+        .create_queue_with_dlq(
+            "kill",
+            5,
+            &QueueOptions {
+                visibility_timeout_secs: 5,
+                ..QueueOptions::default()
+            },
+        )
+        .await
+        .expect("queue");
+    send_all(&aws.sqs, &q.queue.url, &record_bodies(records, per_message)).await;
+    let uri_env = vec![("DELTA_TABLE_URI", uri.as_str())];
+
+    // A process that stops after writing the data files of its first batch.
+    let mut doomed = {
+        let mut env = uri_env.clone();
+        env.push(("MEANDER_FAILPOINT", "before-commit"));
+        spawn("sqs-ingest", None, &env).await
+    };
+    doomed
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .expect("ready");
+    let pid = doomed.pid();
+    let log = doomed.log_handle();
+    let sqs = aws.sqs.clone();
+    let queue = q.queue.clone();
+    let first = tokio::spawn(async move {
+        let poller = SqsPoller::new(&sqs, &queue).with_batch_size(10);
+        let round = poller.poll_once(&mut doomed).await;
+        (round, doomed)
+    });
+    let line = log
+        .wait_for("failpoint before-commit reached", Duration::from_secs(120))
+        .await
+        .expect("the failpoint is reached");
+    let orphans = logged_files(&line);
+    assert!(!orphans.is_empty(), "{line}");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    fig.faults_injected += 1;
+    let (round, doomed) = first.await.expect("first round");
+    let round = round.expect("poll");
+    fig.runs += 1;
+    assert!(
+        matches!(
+            round.outcome,
+            Some(meander_e2e::runtime::InvokeOutcome::Crashed { .. })
+        ),
+        "{:?}",
+        round.outcome.as_ref().map(|o| o.kind())
+    );
+    assert_eq!(round.deleted, 0, "nothing of the killed batch was deleted");
+    let _ = doomed.shutdown().await;
+    // The data files are in the bucket, the table is not (yet).
+    let keys = aws
+        .list_keys(&bucket, "tables/records/")
+        .await
+        .expect("list");
+    for o in &orphans {
+        assert!(
+            keys.iter().any(|k| k.ends_with(o.as_str())),
+            "{o} not in {keys:?}"
+        );
+    }
+
+    // A fresh process gets every message, the killed batch on redelivery.
+    let mut fresh = spawn("sqs-ingest", None, &uri_env).await;
+    let stats = SqsPoller::new(&aws.sqs, &q.queue)
+        .with_batch_size(10)
+        .drain(&mut fresh, &DrainOptions::default())
+        .await
+        .expect("drain");
+    fig.runs += stats.invocations as u64;
+    fig.retries += commit_retries("sqs-ingest", &fresh.logs());
+    let t = read_table(&uri).await;
+    let rows = fig.check(&(0..records).collect::<Vec<_>>(), &ids(&t));
+
+    // `meander vacuum --dry-run` lists the killed run's files, and only
+    // them; the log references none of them.
+    let out = std::process::Command::new(function_binary("meander"))
+        .args(["vacuum", "--dry-run", "--json", &uri])
+        .envs(env_for_function())
+        .output()
+        .expect("run meander vacuum");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut listed: Vec<String> = report["unreferenced_files"]
+        .as_array()
+        .expect("unreferenced_files")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    listed.sort();
+    let mut expected = orphans.clone();
+    expected.sort();
+    figures::record(&fig);
+
+    assert_eq!(stats.failures_reported, 0, "{stats:?}");
+    assert!(rows.is_exact(), "rows: {rows:?}");
+    assert_eq!(listed, expected, "orphans: {report:#}");
+    for o in &orphans {
+        assert!(
+            !t.files.iter().any(|f| f.ends_with(o.as_str())),
+            "the log references the orphan {o}"
+        );
+    }
+    assert_eq!(report["version"], serde_json::json!(t.version));
+    // Nothing was deleted by the dry run.
+    let keys = aws
+        .list_keys(&bucket, "tables/records/")
+        .await
+        .expect("list");
+    for o in &orphans {
+        assert!(keys.iter().any(|k| k.ends_with(o.as_str())), "{o} deleted");
+    }
+    assert_eq!(fig.lost + fig.duplicated, 0, "{fig:?}");
+}

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod commit;
 pub mod dynamo;
 pub mod events;
+pub mod failpoint;
 pub mod glue;
 pub mod group;
 pub mod ingest;

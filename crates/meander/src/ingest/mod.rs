@@ -547,6 +547,8 @@ impl Ingest {
             write::put_files(table.object_store(), &files)
                 .await
                 .map_err(|e| AttemptError::Batch(e.into()))?;
+            let keys: Vec<&str> = files.iter().map(|f| f.relative_key.as_str()).collect();
+            crate::failpoint::before_commit(&name, &keys).await;
             *written = Some(Written {
                 keep: keep.clone(),
                 target: target.clone(),
