@@ -642,6 +642,13 @@ impl Ingest {
             Err(CommitError::Exhausted { .. }) | Err(CommitError::Plan { .. }) => {
                 Err(AttemptError::Conflict)
             }
+            // The log entry may or may not have been written: re-plan on the
+            // table as it now stands, where the `txn` ids of a commit that
+            // did land mark this batch's messages as duplicates.
+            Err(CommitError::Delta { source, .. }) if crate::commit::is_transient(&source) => {
+                warn!(table = %name, error = %source, "commit failed on a transient storage error; re-planning");
+                Err(AttemptError::Conflict)
+            }
             Err(e) => Err(AttemptError::Batch(e.into())),
         }
     }
