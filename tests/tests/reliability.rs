@@ -530,24 +530,7 @@ async fn sigkill_between_data_files_and_commit_then_redelivery_is_exact() {
 
     // `meander vacuum --dry-run` lists the killed run's files, and only
     // them; the log references none of them.
-    let out = std::process::Command::new(function_binary("meander"))
-        .args(["vacuum", "--dry-run", "--json", &uri])
-        .envs(env_for_function())
-        .output()
-        .expect("run meander vacuum");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let mut listed: Vec<String> = report["unreferenced_files"]
-        .as_array()
-        .expect("unreferenced_files")
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    listed.sort();
+    let (listed, report) = vacuum_dry_run(&uri);
     let mut expected = orphans.clone();
     expected.sort();
     figures::record(&fig);
@@ -569,6 +552,138 @@ async fn sigkill_between_data_files_and_commit_then_redelivery_is_exact() {
         .expect("list");
     for o in &orphans {
         assert!(keys.iter().any(|k| k.ends_with(o.as_str())), "{o} deleted");
+    }
+    assert_eq!(fig.lost + fig.duplicated, 0, "{fig:?}");
+}
+
+/// A DynamoDB stream record (Lambda's shape) inserting item `id` into `orders`.
+fn stream_insert(seq: u64, id: i64) -> serde_json::Value {
+    json!({
+        "eventID": format!("ev-{seq}"),
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-11-21T00:00:00.000",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1763712000,
+            "Keys": {"pk": {"S": format!("k{id}")}},
+            "NewImage": {"pk": {"S": format!("k{id}")}, "id": {"N": id.to_string()}},
+            "SequenceNumber": format!("{seq:021}"),
+            "SizeBytes": 50,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        }
+    })
+}
+
+/// `meander vacuum --dry-run --json <uri>`: the unreferenced files, sorted.
+fn vacuum_dry_run(uri: &str) -> (Vec<String>, serde_json::Value) {
+    let out = std::process::Command::new(function_binary("meander"))
+        .args(["vacuum", "--dry-run", "--json", uri])
+        .envs(env_for_function())
+        .output()
+        .expect("run meander vacuum");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut listed: Vec<String> = report["unreferenced_files"]
+        .as_array()
+        .expect("unreferenced_files")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    listed.sort();
+    (listed, report)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dynamo_cdc_sigkilled_before_its_commit_then_retried_is_exact() {
+    let records: i64 = if figures::soak() { 2_000 } else { 200 };
+    let mut fig = Figures::new("kill: dynamo-cdc SIGKILLed before its commit");
+    let aws = Aws::new().await;
+    let bucket = aws.create_bucket("kill-cdc").await.expect("bucket");
+    let template = format!("s3://{bucket}/cdc/{{table}}");
+    let uri = format!("s3://{bucket}/cdc/orders");
+    let event = json!({"Records": (0..records).map(|i| stream_insert(1000 + i as u64, i)).collect::<Vec<_>>()});
+
+    let mut doomed = spawn(
+        "dynamo-cdc",
+        None,
+        &[
+            ("DELTA_TABLE_URI", template.as_str()),
+            ("MEANDER_FAILPOINT", "before-commit"),
+        ],
+    )
+    .await;
+    doomed
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .expect("ready");
+    let pid = doomed.pid();
+    let log = doomed.log_handle();
+    let first = {
+        let event = event.clone();
+        tokio::spawn(async move {
+            let outcome = doomed.invoke(event, Duration::from_secs(300)).await;
+            (outcome, doomed)
+        })
+    };
+    let line = log
+        .wait_for("failpoint before-commit reached", Duration::from_secs(120))
+        .await
+        .expect("the failpoint is reached");
+    let mut orphans = logged_files(&line);
+    orphans.sort();
+    assert!(!orphans.is_empty(), "{line}");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    fig.faults_injected += 1;
+    let (outcome, doomed) = first.await.expect("first invocation");
+    fig.runs += 1;
+    assert!(
+        matches!(
+            outcome.expect("invoke"),
+            meander_e2e::runtime::InvokeOutcome::Crashed { .. }
+        ),
+        "the killed invocation crashed"
+    );
+    let _ = doomed.shutdown().await;
+
+    // Lambda retries the batch (a stream's records come again in order).
+    let mut fresh = spawn(
+        "dynamo-cdc",
+        None,
+        &[("DELTA_TABLE_URI", template.as_str())],
+    )
+    .await;
+    let outcome = fresh
+        .invoke(event, Duration::from_secs(300))
+        .await
+        .expect("invoke");
+    fig.runs += 1;
+    let response = outcome.into_response().expect("a response");
+    let t = read_table(&uri).await;
+    let rows = fig.check(&(0..records).collect::<Vec<_>>(), &ids(&t));
+    let (listed, report) = vacuum_dry_run(&uri);
+    figures::record(&fig);
+
+    assert_eq!(
+        meander_e2e::poller::batch_item_failures(&response),
+        Ok(Vec::new())
+    );
+    assert!(rows.is_exact(), "rows: {rows:?}");
+    assert_eq!(listed, orphans, "orphans: {report:#}");
+    for o in &orphans {
+        assert!(
+            !t.files.iter().any(|f| f.ends_with(o.as_str())),
+            "the log references the orphan {o}"
+        );
     }
     assert_eq!(fig.lost + fig.duplicated, 0, "{fig:?}");
 }
