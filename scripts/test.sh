@@ -58,7 +58,9 @@ say "cargo build --workspace --bins"
 cargo build --workspace --bins
 say "cargo test --workspace $*"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+# The reliability tests append one JSON line of figures each (tests/src/figures.rs).
+export MEANDER_FIGURES="$(mktemp)"
+trap 'rm -f "$log" "$MEANDER_FIGURES"' EXIT
 set +e
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -72,4 +74,21 @@ awk '/^test result:/ {
         }
      }
      END { printf "total: %d passed, %d failed\n", p, f }' "$log"
+# The reliability figures, summed over the tests that recorded them; lost
+# and duplicated are what the tests counted when reading their tables back.
+"$py" - "$MEANDER_FIGURES" <<'PY'
+import json, sys
+keys = ["runs", "faults_injected", "retries", "records_checked", "lost", "duplicated"]
+total = dict.fromkeys(keys, 0)
+tests = 0
+for line in open(sys.argv[1]):
+    if line.strip():
+        figures = json.loads(line)
+        tests += 1
+        for k in keys:
+            total[k] += int(figures.get(k, 0))
+print(f"reliability: runs {total['runs']}, faults injected {total['faults_injected']}, "
+      f"retries {total['retries']}, records checked {total['records_checked']}, "
+      f"lost {total['lost']}, duplicated {total['duplicated']} ({tests} tests)")
+PY
 exit "$status"

@@ -54,6 +54,11 @@ def main():
     }
     json.dump(out, sys.stdout, sort_keys=True)
     sys.stdout.write("\n")
+    sys.stdout.flush()
+    # Skip interpreter teardown: the native thread pools of pyarrow and
+    # deltalake can abort there ("terminate called without an active
+    # exception", SIGABRT) after the output is complete.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,11 @@
 pub mod aws;
 pub mod delta_reader;
 pub mod error;
+pub mod figures;
 pub mod moto;
 pub mod parquet;
 pub mod poller;
+pub mod proxy;
 pub mod runtime;
 pub mod streams;
 

@@ -262,6 +262,192 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{clean}-{:x}-{n}-{nanos:x}", std::process::id())
 }
 
+/// moto 5.2.5's SQS recomputes every queue counter for each message sent
+/// or received (`Queue.attributes`, with a clock read per message), so a
+/// queue of 10,000 messages takes hours to fill and drain; and it is not
+/// thread-safe (concurrent receives fail with "Set changed size during
+/// iteration", concurrent deletes undo each other). These overrides compute
+/// the same values with one clock read per call, and serialise the SQS
+/// calls as SQS's own atomicity would; they change nothing else. They run in
+/// a moto server of its own ([`SqsServer`]), for the queues of tests that
+/// need many messages or parallel pollers (tables stay on the bed's server).
+pub const MOTO_SQS_SPEEDUPS: &str = r#"
+import moto.sqs.models as _m
+from moto.core.utils import unix_time as _ut, unix_time_millis as _utm
+
+def _visible(self):
+    now = _utm()
+    return [x for x in self._messages if now > x.visible_at and not now < x.delayed_until]
+
+def _not_visible(self):
+    now = _utm()
+    return sum(1 for x in self._messages if not now > x.visible_at)
+
+def _delayed(self):
+    now = _utm()
+    return sum(1 for x in self._messages if now < x.delayed_until)
+
+def _retained(self, queue_name, message):
+    period = int(self.get_queue(queue_name).message_retention_period)
+    return period + message.sent_timestamp / 1000 > _ut()
+
+def _delete(self, receipt_handle):
+    if receipt_handle in self.deleted_messages:
+        return
+    kept, found = [], False
+    for x in self._messages:
+        if receipt_handle in x.all_receipt_handles:
+            found = True
+            self.pending_messages.discard(x)
+            self.deleted_messages.update(x.all_receipt_handles)
+        else:
+            kept.append(x)
+    if not found:
+        raise _m.ReceiptHandleIsInvalid()
+    self._messages = kept
+
+_m.Queue.messages = property(_visible)
+_m.Queue.approximate_number_of_messages = property(lambda self: len(_visible(self)))
+_m.Queue.approximate_number_of_messages_not_visible = property(_not_visible)
+_m.Queue.approximate_number_of_messages_delayed = property(_delayed)
+_m.Queue.delete_message = _delete
+_m.SQSBackend.is_message_valid_based_on_retention_period = _retained
+
+import threading
+_lock = threading.RLock()
+def _serialised(f):
+    def g(*args, **kwargs):
+        with _lock:
+            return f(*args, **kwargs)
+    return g
+for _name in ("send_message", "send_message_batch", "receive_message", "delete_message",
+              "delete_message_batch", "change_message_visibility", "get_queue_attributes",
+              "purge_queue"):
+    setattr(_m.SQSBackend, _name, _serialised(getattr(_m.SQSBackend, _name)))
+
+"#;
+
+/// A moto server with [`MOTO_SQS_SPEEDUPS`] for queues only, stopped when
+/// dropped (and, as the bed's, when this process ends: it exits when its
+/// stdin closes).
+#[derive(Debug)]
+pub struct SqsServer {
+    child: Child,
+    endpoint: String,
+}
+
+impl SqsServer {
+    /// Start one on a free port and wait until it answers (blocking).
+    pub fn start() -> SqsServer {
+        let python = python();
+        let script = format!("{MOTO_SQS_SPEEDUPS}\n{LAUNCHER}");
+        let mut last = String::new();
+        for _ in 0..3 {
+            let port = free_port().expect("free port on 127.0.0.1");
+            let log_path = std::env::temp_dir()
+                .join(format!("meander-e2e-sqs-{}-{port}.log", std::process::id()));
+            let log = std::fs::File::create(&log_path).expect("sqs server log file");
+            let mut child = Command::new(&python)
+                .args(["-c", &script, "-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::piped())
+                .stdout(log.try_clone().expect("log file"))
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("{INSTALL_HELP} (cannot run {}: {e})", python.display())
+                });
+            let started = Instant::now();
+            loop {
+                if answers(port) {
+                    return SqsServer {
+                        child,
+                        endpoint: format!("http://127.0.0.1:{port}"),
+                    };
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    last = format!(
+                        "sqs moto server exited with {status}; log {}",
+                        log_path.display()
+                    );
+                    break;
+                }
+                if started.elapsed() > START_TIMEOUT {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    last = format!("sqs moto server did not answer; log {}", log_path.display());
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        panic!("{last}")
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// An SQS client on this server.
+    pub async fn client(&self) -> aws_sdk_sqs::Client {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(REGION))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                ACCESS_KEY_ID,
+                SECRET_ACCESS_KEY,
+                None,
+                None,
+                "meander-e2e-sqs",
+            ))
+            .load()
+            .await;
+        aws_sdk_sqs::Client::new(&config)
+    }
+
+    /// A standard queue on this server: (url, arn).
+    pub async fn create_queue(
+        &self,
+        sqs: &aws_sdk_sqs::Client,
+        prefix: &str,
+        visibility_timeout_secs: u32,
+    ) -> (String, String) {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let url = sqs
+            .create_queue()
+            .queue_name(unique_name(prefix))
+            .attributes(
+                QueueAttributeName::VisibilityTimeout,
+                visibility_timeout_secs.to_string(),
+            )
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url()
+            .expect("queue url")
+            .to_string();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+            .cloned()
+            .expect("queue arn");
+        (url, arn)
+    }
+}
+
+impl Drop for SqsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::unique_name;

@@ -59,3 +59,25 @@ pub fn orders(ids: Range<i64>, note: bool) -> Vec<u8> {
     writer.close().expect("close orders");
     out
 }
+
+/// A Parquet file with an `id` column and a `TIME` column (Arrow
+/// `Time64(Microsecond)`), a type Delta tables do not have.
+pub fn with_time_column(ids: Range<i64>) -> Vec<u8> {
+    use arrow::array::Time64MicrosecondArray;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("at", DataType::Time64(TimeUnit::Microsecond), true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from_iter_values(ids.clone())),
+        Arc::new(Time64MicrosecondArray::from_iter_values(
+            ids.map(|i| i * 1_000_000),
+        )),
+    ];
+    let batch = RecordBatch::try_new(schema, columns).expect("time batch matches its schema");
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), None).expect("parquet writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    out
+}

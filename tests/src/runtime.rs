@@ -199,6 +199,35 @@ struct Shared {
     init_error: watch::Sender<Option<Value>>,
 }
 
+/// A shared view of a [`FunctionProcess`]'s log lines.
+#[derive(Debug, Clone)]
+pub struct LogHandle(Arc<Mutex<Vec<String>>>);
+
+impl LogHandle {
+    /// Every line so far.
+    pub fn lines(&self) -> Vec<String> {
+        lock(&self.0).clone()
+    }
+
+    /// Wait until a line contains `needle`; returns it, or an error with the
+    /// log after `timeout`.
+    pub async fn wait_for(&self, needle: &str, timeout: Duration) -> Result<String> {
+        let started = Instant::now();
+        loop {
+            if let Some(l) = lock(&self.0).iter().find(|l| l.contains(needle)) {
+                return Ok(l.clone());
+            }
+            if started.elapsed() > timeout {
+                return Err(Error::new(format!(
+                    "no log line with {needle:?} within {timeout:?}; log:\n{}",
+                    self.lines().join("\n")
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 /// A function binary running against our Runtime API server.
 pub struct FunctionProcess {
     name: String,
@@ -598,6 +627,12 @@ impl FunctionProcess {
     /// Every line the process wrote to stdout or stderr so far.
     pub fn logs(&self) -> Vec<String> {
         lock(&self.logs).clone()
+    }
+
+    /// A handle on this process's log that outlives borrows of the process
+    /// (e.g. to watch for a line while a task holds it for an invocation).
+    pub fn log_handle(&self) -> LogHandle {
+        LogHandle(self.logs.clone())
     }
 
     /// The number of log lines so far (a mark for [`Self::logs_since`]).

@@ -2,10 +2,8 @@
 //! binary under the Lambda Runtime API -> Delta tables in moto S3, read back
 //! row by row with the Python `deltalake` reader.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use futures::StreamExt;
 use meander_e2e::aws::{Aws, QueueOptions, QueueWithDlq};
 use meander_e2e::delta_reader::{read_table, TableContents};
 use meander_e2e::moto::env_for_function;
@@ -272,87 +270,5 @@ async fn object_removed_becomes_a_remove_action() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn eight_processes_commit_200_files_to_one_table() {
-    const FILES: i64 = 200;
-    const ROWS: i64 = 5;
-    const PROCESSES: usize = 8;
-    let aws = Aws::new().await;
-    let (bucket, q) = landing(&aws, "race", &["s3:ObjectCreated:*"]).await;
-
-    // 200 files land before any function runs: the first commits race to
-    // create the table, the rest to append.
-    let puts = (0..FILES).map(|i| {
-        let aws = &aws;
-        let bucket = &bucket;
-        async move {
-            let key = format!("race/ds=2026-11-0{}/part-{i:05}.parquet", i % 3 + 1);
-            aws.put_object(bucket, &key, orders(i * ROWS..(i + 1) * ROWS, false))
-                .await
-                .expect("put");
-        }
-    });
-    futures::stream::iter(puts)
-        .buffer_unordered(16)
-        .collect::<Vec<()>>()
-        .await;
-
-    // All processes warm and waiting before any polls, so they contend.
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(PROCESSES));
-    let workers: Vec<_> = (0..PROCESSES)
-        .map(|_| {
-            let sqs = aws.sqs.clone();
-            let queue = q.queue.clone();
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                let mut f = oxbow(&[]).await;
-                f.wait_ready(Duration::from_secs(60)).await.expect("ready");
-                barrier.wait().await;
-                let stats = SqsPoller::new(&sqs, &queue)
-                    .with_batch_size(5)
-                    .drain(
-                        &mut f,
-                        &DrainOptions {
-                            max_rounds: 500,
-                            max_time: Duration::from_secs(600),
-                        },
-                    )
-                    .await
-                    .expect("drain");
-                (stats, f.logs())
-            })
-        })
-        .collect();
-    let mut retries = 0u64;
-    let mut failures = 0;
-    let mut commits = 0;
-    for w in workers {
-        let (stats, logs) = w.await.expect("worker");
-        failures += stats.failures_reported;
-        for l in logs.iter().filter(|l| l.contains("files_added")) {
-            commits += 1;
-            retries += l
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix("retries="))
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    eprintln!("{PROCESSES} oxbow processes: {commits} commits, {retries} conflict retries, {failures} failures reported");
-    assert_eq!(failures, 0);
-
-    let t = read_table(&format!("s3://{bucket}/race")).await;
-    assert_eq!(t.files.len() as i64, FILES, "every file exactly once");
-    let unique: BTreeSet<&String> = t.files.iter().collect();
-    assert_eq!(unique.len() as i64, FILES);
-    assert_eq!(
-        ids(&t),
-        (0..FILES * ROWS).collect::<Vec<_>>(),
-        "every row exactly once"
-    );
-    assert_eq!(
-        t.version + 1,
-        commits as i64,
-        "one version per logged commit"
-    );
-}
+// The race of 8 oxbow processes on one table (200 files) is in
+// reliability.rs, run together with 4 sqs-ingest processes on another.

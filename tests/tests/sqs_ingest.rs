@@ -296,175 +296,14 @@ async fn fifo_groups_are_exactly_once() {
     assert_eq!(t.version, 1, "two commits, the replay added none");
 }
 
-/// moto 5.2.5's SQS recomputes every queue counter for each message sent
-/// or received (`Queue.attributes`, with a clock read per message), so a
-/// queue of 10,000 messages takes hours to fill and drain; and it is not
-/// thread-safe (concurrent receives fail with "Set changed size during
-/// iteration", concurrent deletes undo each other). These overrides compute
-/// the same values with one clock read per call, and serialise the SQS
-/// calls as SQS's own atomicity would; they change nothing else. They run in
-/// a moto server of this test's own, which holds only the buffer-more queue
-/// (tables stay on the bed's server).
-const MOTO_SQS_SPEEDUPS: &str = r#"
-import moto.sqs.models as _m
-from moto.core.utils import unix_time as _ut, unix_time_millis as _utm
-
-def _visible(self):
-    now = _utm()
-    return [x for x in self._messages if now > x.visible_at and not now < x.delayed_until]
-
-def _not_visible(self):
-    now = _utm()
-    return sum(1 for x in self._messages if not now > x.visible_at)
-
-def _delayed(self):
-    now = _utm()
-    return sum(1 for x in self._messages if now < x.delayed_until)
-
-def _retained(self, queue_name, message):
-    period = int(self.get_queue(queue_name).message_retention_period)
-    return period + message.sent_timestamp / 1000 > _ut()
-
-def _delete(self, receipt_handle):
-    if receipt_handle in self.deleted_messages:
-        return
-    kept, found = [], False
-    for x in self._messages:
-        if receipt_handle in x.all_receipt_handles:
-            found = True
-            self.pending_messages.discard(x)
-            self.deleted_messages.update(x.all_receipt_handles)
-        else:
-            kept.append(x)
-    if not found:
-        raise _m.ReceiptHandleIsInvalid()
-    self._messages = kept
-
-_m.Queue.messages = property(_visible)
-_m.Queue.approximate_number_of_messages = property(lambda self: len(_visible(self)))
-_m.Queue.approximate_number_of_messages_not_visible = property(_not_visible)
-_m.Queue.approximate_number_of_messages_delayed = property(_delayed)
-_m.Queue.delete_message = _delete
-_m.SQSBackend.is_message_valid_based_on_retention_period = _retained
-
-import threading
-_lock = threading.RLock()
-def _serialised(f):
-    def g(*args, **kwargs):
-        with _lock:
-            return f(*args, **kwargs)
-    return g
-for _name in ("send_message", "send_message_batch", "receive_message", "delete_message",
-              "delete_message_batch", "change_message_visibility", "get_queue_attributes",
-              "purge_queue"):
-    setattr(_m.SQSBackend, _name, _serialised(getattr(_m.SQSBackend, _name)))
-
-import os, sys, threading
-from moto.server import main
-def _watch():
-    try:
-        while sys.stdin.buffer.read(4096):
-            pass
-    finally:
-        os._exit(0)
-threading.Thread(target=_watch, daemon=True).start()
-main(sys.argv[1:])
-"#;
-
-/// A moto server with [`MOTO_SQS_SPEEDUPS`], stopped when dropped (and, as
-/// the bed's, when this process ends: it exits when its stdin closes).
-struct SqsServer {
-    child: std::process::Child,
-    endpoint: String,
-}
-
-impl Drop for SqsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn sqs_server() -> (SqsServer, aws_sdk_sqs::Client) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let log = std::env::temp_dir().join(format!("meander-e2e-sqs-{}.log", std::process::id()));
-    let log = std::fs::File::create(&log).expect("log file");
-    let child = std::process::Command::new(meander_e2e::moto::python())
-        .args([
-            "-c",
-            MOTO_SQS_SPEEDUPS,
-            "-H",
-            "127.0.0.1",
-            "-p",
-            &port.to_string(),
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(log.try_clone().expect("log file"))
-        .stderr(log)
-        .spawn()
-        .expect("start moto");
-    let server = SqsServer {
-        child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(meander_e2e::moto::REGION))
-        .endpoint_url(&server.endpoint)
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
-            meander_e2e::moto::ACCESS_KEY_ID,
-            meander_e2e::moto::SECRET_ACCESS_KEY,
-            None,
-            None,
-            "sqs-ingest-e2e",
-        ))
-        .load()
-        .await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let started = std::time::Instant::now();
-    while sqs.list_queues().send().await.is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "moto did not start on {}",
-            server.endpoint
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    (server, sqs)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn buffer_more_takes_10000_messages_in_one_invocation() {
     let aws = Aws::new().await;
     let bucket = aws.create_bucket("buffer").await.expect("bucket");
-    let (server, sqs) = sqs_server().await;
+    let server = meander_e2e::moto::SqsServer::start();
+    let sqs = server.client().await;
     // Messages pulled by the function stay hidden until it is done.
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(unique_name("buffer"))
-        .attributes(
-            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-            "600",
-        )
-        .send()
-        .await
-        .expect("queue")
-        .queue_url()
-        .expect("queue url")
-        .to_string();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes()
-        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
-        .cloned()
-        .expect("queue arn");
+    let (queue_url, queue_arn) = server.create_queue(&sqs, "buffer", 600).await;
     let bodies: Vec<String> = (0..10_000).map(good).collect();
     send_all(&sqs, &queue_url, &bodies).await;
     assert_eq!(
@@ -476,7 +315,7 @@ async fn buffer_more_takes_10000_messages_in_one_invocation() {
     let mut f = sqs_ingest(
         &uri,
         &[
-            ("AWS_ENDPOINT_URL_SQS", server.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_SQS", server.endpoint()),
             ("BUFFER_MORE_QUEUE_URL", queue_url.as_str()),
             ("BUFFER_MORE_MESSAGES", "10000"),
         ],

@@ -6,6 +6,7 @@ mod demo;
 mod dlq;
 mod info;
 mod invoke;
+mod vacuum;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +83,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the data files a table's current version does not reference (orphans); never deletes.
+    Vacuum {
+        /// Table location: a local path, file://, or s3:// URI
+        table: String,
+        /// List only (required: this command never deletes)
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +151,11 @@ async fn main() -> ExitCode {
             env,
         } => invoke::run(&function, &event, &env).await,
         Command::Info { table, json } => info::run(&table, json).await,
+        Command::Vacuum {
+            table,
+            dry_run,
+            json,
+        } => vacuum::run(&table, dry_run, json).await,
         Command::Backup {
             table,
             backup,

@@ -135,6 +135,22 @@ pub fn is_conflict(err: &DeltaTableError) -> bool {
     }
 }
 
+/// Whether a commit failed on a transient storage error (throttling, a 5xx,
+/// a reset connection) rather than on a conflict or a real refusal. The
+/// commit may or may not have landed (the answer can be lost after S3 wrote
+/// the log entry), so only a caller whose re-plan recognises its own earlier
+/// commit (`txn` ids, paths already added) may retry it as a conflict.
+pub fn is_transient(err: &DeltaTableError) -> bool {
+    let store = match err {
+        DeltaTableError::ObjectStore { source } => source,
+        DeltaTableError::Transaction {
+            source: TransactionError::ObjectStore { source },
+        } => source,
+        _ => return false,
+    };
+    matches!(store, object_store::Error::Generic { .. })
+}
+
 /// Whether the error is "there is no Delta table here (yet)".
 pub fn is_not_a_table(err: &DeltaTableError) -> bool {
     matches!(
@@ -290,6 +306,27 @@ pub fn columns_of(schema: &StructType) -> Vec<StructField> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_storage_errors_are_told_apart() {
+        let generic = || object_store::Error::Generic {
+            store: "S3",
+            source: "error sending request".into(),
+        };
+        assert!(is_transient(&DeltaTableError::ObjectStore {
+            source: generic()
+        }));
+        assert!(is_transient(&DeltaTableError::Transaction {
+            source: TransactionError::ObjectStore { source: generic() }
+        }));
+        assert!(!is_transient(&DeltaTableError::ObjectStore {
+            source: object_store::Error::NotFound {
+                path: "x".into(),
+                source: "gone".into()
+            }
+        }));
+        assert!(!is_transient(&DeltaTableError::VersionAlreadyExists(3)));
+    }
 
     #[test]
     fn backoff_grows_to_the_cap_with_jitter_below_the_ceiling() {

@@ -8,6 +8,7 @@ pub mod commit;
 pub mod dms;
 pub mod dynamo;
 pub mod events;
+pub mod failpoint;
 pub mod glue;
 pub mod group;
 pub mod ingest;

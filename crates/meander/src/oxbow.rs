@@ -393,14 +393,35 @@ impl Oxbow {
         let evolution = self.config.schema_evolution;
         let mut file_errors: Vec<(Vec<String>, OxbowError)> = Vec::new();
         let mut last_plan = PlanSummary::default();
-        let committed = commit_with_retry(table, &self.config.retry, |table| {
+        let mut plan = |table: &DeltaTable| {
             let (plan, errors, summary) =
                 plan_commit(table, &adds, &removals, evolution, &stats_config);
             file_errors = errors;
             last_plan = summary;
             Ok::<_, std::convert::Infallible>(plan)
-        })
-        .await?;
+        };
+        // A transient storage error on the commit (throttling, a reset
+        // connection) may hide a commit that landed: plan again on the table
+        // as it now stands, where files already added are skipped.
+        let mut transient = 0u32;
+        let committed = loop {
+            match commit_with_retry(table, &self.config.retry, &mut plan).await {
+                Err(CommitError::Delta { source, .. })
+                    if crate::commit::is_transient(&source)
+                        && transient + 1 < self.config.retry.max_attempts.min(10) =>
+                {
+                    transient += 1;
+                    warn!(table = %report.table, error = %source, attempt = transient, "commit failed on a transient storage error; re-planning");
+                    tokio::time::sleep(self.config.retry.delay(transient)).await;
+                    if table.state.is_some() {
+                        if let Err(e) = table.update_incremental(None).await {
+                            warn!(table = %report.table, error = %e, "table refresh failed; retrying on the state held");
+                        }
+                    }
+                }
+                other => break other?,
+            }
+        };
 
         for (messages, err) in file_errors {
             if messages.is_empty() {

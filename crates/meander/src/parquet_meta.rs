@@ -513,7 +513,27 @@ fn validate(path: &str, meta: &ParquetMetaData) -> Result<(), ParquetMetaError> 
 /// depth; time zones are kept as the file has them.
 pub fn file_schema(path: &str, meta: &ParquetMetaData) -> Result<SchemaRef, ParquetMetaError> {
     let file = meta.file_metadata();
-    let kv = file.key_value_metadata();
+    let all_kv = file.key_value_metadata();
+    // arrow-ipc panics on some well-formed but meaningless hints (an Int of
+    // 7 bits, a list without a child...): one hostile file must not abort
+    // the process, so a hint is used only once checked.
+    let checked: Option<Vec<KeyValue>> = all_kv.and_then(|kv| {
+        let hint = kv.iter().find(|e| e.key == ARROW_SCHEMA_KEY)?;
+        if arrow_hint_is_safe(hint.value.as_deref().unwrap_or_default()) {
+            return None;
+        }
+        tracing::warn!(path, "ignoring malformed ARROW:schema in Parquet footer");
+        Some(
+            kv.iter()
+                .filter(|e| e.key != ARROW_SCHEMA_KEY)
+                .cloned()
+                .collect(),
+        )
+    });
+    let kv = match &checked {
+        Some(without) => Some(without),
+        None => all_kv,
+    };
     let schema = match parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), kv) {
         Ok(schema) => schema,
         Err(first) => {
@@ -546,6 +566,117 @@ pub fn file_schema(path: &str, meta: &ParquetMetaData) -> Result<SchemaRef, Parq
         fields,
         schema.metadata().clone(),
     )))
+}
+
+/// Whether parquet can turn the base64 `ARROW:schema` hint into a schema
+/// without reaching one of arrow-ipc's panics: every field's type must be
+/// one arrow-ipc converts, with the parameters and children it expects.
+/// Unions and run-end encoding (never written for Delta tables) and
+/// big-endian schemas are refused; a refused hint is ignored, the Parquet
+/// schema being authoritative anyway.
+pub fn arrow_hint_is_safe(encoded: &str) -> bool {
+    let Ok(bytes) = crate::dynamo::attr::base64_decode(encoded) else {
+        return false;
+    };
+    let slice = if bytes.len() > 8 && bytes.get(0..4) == Some(&[255u8; 4][..]) {
+        &bytes[8..]
+    } else {
+        bytes.as_slice()
+    };
+    let Ok(message) = arrow_ipc::root_as_message(slice) else {
+        // parquet reports this as an error, without panicking.
+        return true;
+    };
+    let Some(schema) = message.header_as_schema() else {
+        return true;
+    };
+    if schema.endianness() == arrow_ipc::Endianness::Big {
+        return false;
+    }
+    let Some(fields) = schema.fields() else {
+        return false;
+    };
+    fields.iter().all(|f| ipc_field_is_safe(&f, 0))
+}
+
+fn ipc_int_is_safe(int: Option<arrow_ipc::Int<'_>>) -> bool {
+    int.is_some_and(|i| matches!(i.bitWidth(), 8 | 16 | 32 | 64))
+}
+
+fn ipc_field_is_safe(field: &arrow_ipc::Field<'_>, depth: usize) -> bool {
+    use arrow_ipc::{DateUnit, IntervalUnit, Precision, TimeUnit as IpcUnit, Type};
+    if depth > 64 {
+        return false;
+    }
+    if let Some(dictionary) = field.dictionary() {
+        if !ipc_int_is_safe(dictionary.indexType()) {
+            return false;
+        }
+    }
+    let children_ok = |n: Option<usize>| match field.children() {
+        Some(c) => {
+            n.is_none_or(|n| c.len() == n) && c.iter().all(|f| ipc_field_is_safe(&f, depth + 1))
+        }
+        None => n.is_none(),
+    };
+    let units = [
+        IpcUnit::SECOND,
+        IpcUnit::MILLISECOND,
+        IpcUnit::MICROSECOND,
+        IpcUnit::NANOSECOND,
+    ];
+    match field.type_type() {
+        Type::Null
+        | Type::Bool
+        | Type::Utf8
+        | Type::Binary
+        | Type::LargeUtf8
+        | Type::LargeBinary
+        | Type::Utf8View
+        | Type::BinaryView => true,
+        Type::Int => ipc_int_is_safe(field.type_as_int()),
+        Type::FixedSizeBinary => field.type_as_fixed_size_binary().is_some(),
+        Type::FloatingPoint => field.type_as_floating_point().is_some_and(|f| {
+            matches!(
+                f.precision(),
+                Precision::HALF | Precision::SINGLE | Precision::DOUBLE
+            )
+        }),
+        Type::Date => field
+            .type_as_date()
+            .is_some_and(|d| matches!(d.unit(), DateUnit::DAY | DateUnit::MILLISECOND)),
+        Type::Time => field.type_as_time().is_some_and(|t| {
+            matches!(
+                (t.bitWidth(), t.unit()),
+                (32, IpcUnit::SECOND)
+                    | (32, IpcUnit::MILLISECOND)
+                    | (64, IpcUnit::MICROSECOND)
+                    | (64, IpcUnit::NANOSECOND)
+            )
+        }),
+        Type::Timestamp => field
+            .type_as_timestamp()
+            .is_some_and(|t| units.contains(&t.unit())),
+        Type::Duration => field
+            .type_as_duration()
+            .is_some_and(|d| units.contains(&d.unit())),
+        Type::Interval => field.type_as_interval().is_some_and(|i| {
+            matches!(
+                i.unit(),
+                IntervalUnit::YEAR_MONTH | IntervalUnit::DAY_TIME | IntervalUnit::MONTH_DAY_NANO
+            )
+        }),
+        Type::List | Type::LargeList | Type::ListView | Type::LargeListView => children_ok(Some(1)),
+        Type::FixedSizeList => field.type_as_fixed_size_list().is_some() && children_ok(Some(1)),
+        Type::Map => field.type_as_map().is_some() && children_ok(Some(1)),
+        Type::Struct_ => children_ok(None),
+        Type::Decimal => field.type_as_decimal().is_some_and(|d| {
+            matches!(d.bitWidth(), 32 | 64 | 128 | 256)
+                && u8::try_from(d.precision()).is_ok()
+                && i8::try_from(d.scale()).is_ok()
+        }),
+        _ => false,
+    }
 }
 
 fn micros_field(field: &Field) -> Field {

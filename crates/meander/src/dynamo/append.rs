@@ -224,6 +224,8 @@ pub async fn append_changes(
         .await?;
         let adds: Vec<Action> = files.iter().map(|f| Action::Add(f.add.clone())).collect();
         let paths: HashSet<String> = files.iter().map(|f| f.add.path.clone()).collect();
+        let keys: Vec<&str> = files.iter().map(|f| f.add.path.as_str()).collect();
+        crate::failpoint::before_commit(table.table_url().as_str(), &keys).await;
 
         // 3. Commit, re-checking on the table as it stands.
         let plan = |t: &DeltaTable| -> Result<Plan, Stale> {

@@ -547,6 +547,8 @@ impl Ingest {
             write::put_files(table.object_store(), &files)
                 .await
                 .map_err(|e| AttemptError::Batch(e.into()))?;
+            let keys: Vec<&str> = files.iter().map(|f| f.relative_key.as_str()).collect();
+            crate::failpoint::before_commit(&name, &keys).await;
             *written = Some(Written {
                 keep: keep.clone(),
                 target: target.clone(),
@@ -638,6 +640,13 @@ impl Ingest {
             }
             Ok(None) => Ok(()),
             Err(CommitError::Exhausted { .. }) | Err(CommitError::Plan { .. }) => {
+                Err(AttemptError::Conflict)
+            }
+            // The log entry may or may not have been written: re-plan on the
+            // table as it now stands, where the `txn` ids of a commit that
+            // did land mark this batch's messages as duplicates.
+            Err(CommitError::Delta { source, .. }) if crate::commit::is_transient(&source) => {
+                warn!(table = %name, error = %source, "commit failed on a transient storage error; re-planning");
                 Err(AttemptError::Conflict)
             }
             Err(e) => Err(AttemptError::Batch(e.into())),
