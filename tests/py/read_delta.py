@@ -63,9 +63,3 @@ def main():
 
 if __name__ == "__main__":
     main()
-    # Skip interpreter finalisation: the deltalake package's tokio worker
-    # threads can abort the process (SIGABRT) while Python tears down, after
-    # the work is done and printed (delta-io/delta-rs#2184).
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
