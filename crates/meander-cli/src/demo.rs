@@ -199,6 +199,49 @@ pub async fn run(dir: PathBuf) -> Result<(), CliError> {
             d["files"]
         );
     }
+    // 5. AWS DMS: a full load and two CDC files, notified out of order.
+    println!("\n== dms-merge: AWS DMS full load + CDC files -> live table");
+    let dms = dms_files(&dir)?;
+    let env = crate::invoke::env_with(&[
+        format!(
+            "{}={}",
+            meander_lambda::config::LOCAL_STORAGE_DIR,
+            dir.display()
+        ),
+        "DELTA_TABLE_URI=s3://lake/live/{schema}/{table}".into(),
+        "KEY_COLUMNS=public.orders=order_id".into(),
+        "CSV_HEADER=true".into(),
+        format!(
+            "TABLE_DEFINITION={}",
+            json!({"TableCount": "1", "Tables": [{
+            "TableName": "orders", "TableOwner": "public", "TablePath": "public/orders/",
+            "TableColumns": [
+                {"ColumnName": "order_id", "ColumnType": "INT8", "ColumnNullable": "false", "ColumnIsPk": "true"},
+                {"ColumnName": "customer", "ColumnType": "STRING", "ColumnLength": "40"},
+                {"ColumnName": "status", "ColumnType": "STRING", "ColumnLength": "10"}],
+            "TableColumnsTotal": "3"}]})
+        ),
+    ])?;
+    let notify = |files: &[&(String, u64)]| {
+        let records: Vec<Value> = files
+            .iter()
+            .map(|(key, size)| s3_record(key, *size, "ObjectCreated:Put"))
+            .collect();
+        sqs_batch(&records)
+    };
+    let response = crate::invoke::invoke("dms-merge", &env, notify(&[&dms[2]])).await?;
+    println!("  last CDC file notified first -> response {response} (caught up: load, CDC 1, CDC 2, in DMS order)");
+    let all: Vec<&(String, u64)> = dms.iter().rev().collect();
+    let response = crate::invoke::invoke("dms-merge", &env, notify(&all)).await?;
+    println!("  all three notified again     -> response {response} (each file applied once)");
+    let d = crate::info::describe(&file_uri(&dir.join("lake/live/public/orders"))?).await?;
+    println!(
+        "  live      {}  version {}  rows {} (10 loaded; 3 and 1 updated, 5 and 7 deleted, 11 inserted then deleted)",
+        d["table"].as_str().unwrap_or_default(),
+        d["version"],
+        d["rows"]
+    );
+
     println!(
         "\nRead any of them with a Delta reader, e.g. python -c \"import deltalake; print(deltalake.DeltaTable('{}').to_pandas())\"",
         table.display()
@@ -302,4 +345,36 @@ fn dynamo_stream() -> Value {
         );
     }
     json!({ "Records": records })
+}
+
+/// What DMS writes for `public.orders` with `AddColumnName=true`: a full
+/// load of 10 rows, then two CDC files (`Op` = I/U/D; key 3 changed twice,
+/// key 11 inserted then deleted). Returns `(key, size)` in DMS order.
+fn dms_files(dir: &Path) -> Result<Vec<(String, u64)>, CliError> {
+    let mut load = String::from("order_id,customer,status\n");
+    for id in 1..=10 {
+        load.push_str(&format!("{id},customer-{},new\n", id % 4));
+    }
+    let files = [
+        ("LOAD00000001.csv", load),
+        (
+            "20261121-101500123.csv",
+            "Op,order_id,customer,status\nU,3,customer-3,paid\nD,5,customer-1,new\nI,11,customer-3,new\nU,3,customer-3,shipped\n".to_string(),
+        ),
+        (
+            "20261121-101600456.csv",
+            "Op,order_id,customer,status\nD,11,customer-3,new\nU,1,customer-1,paid\nD,7,customer-3,new\n".to_string(),
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, body) in files {
+        let key = format!("dms/public/orders/{name}");
+        let path = dir.join(BUCKET).join(&key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, &body)?;
+        out.push((key, body.len() as u64));
+    }
+    Ok(out)
 }

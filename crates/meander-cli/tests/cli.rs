@@ -44,6 +44,19 @@ fn demo_then_info_then_convert_adds_only_new_files() {
     assert_eq!(info["rows"], 3250);
     assert_eq!(info["partition_columns"], serde_json::json!(["ds"]));
 
+    // The demo's DMS table: 10 loaded; CDC deletes 5 and 7, inserts then
+    // deletes 11: 8 rows, the load and both CDC files in two commits
+    // although the last CDC file was notified first and all were redelivered.
+    assert!(stdout.contains("(each file applied once)"), "{stdout}");
+    let out = meander(
+        &["info", "demo/lake/live/public/orders", "--json"],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let live: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(live["rows"], 8, "{live}");
+    assert_eq!(live["version"], 1, "{live}");
+
     // convert: a copy of the export's data files without a log becomes a
     // table; a second convert adds nothing; a new file is added alone.
     let src = tmp.path().join(table);
