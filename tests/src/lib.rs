@@ -23,6 +23,7 @@ pub mod error;
 pub mod moto;
 pub mod parquet;
 pub mod poller;
+pub mod records;
 pub mod runtime;
 pub mod streams;
 
