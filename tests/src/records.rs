@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue as A;
-use serde_json::json;
+use serde_json::{json, Value};
+
+use crate::streams::base64;
 
 /// Item `i`: every attribute type DynamoDB has (S, N incl. 38 digits, BOOL,
 /// NULL every third item, B, SS, NS, BS, nested M, L).
@@ -79,4 +81,50 @@ pub fn json_message(i: i64) -> String {
         "payload": {"score": i as f64 / 2.0, "tags": ["a", "b"]}
     })
     .to_string()
+}
+
+/// An item of the DynamoDB API ([`dynamo_item`]) in DynamoDB JSON, as a
+/// stream record's `Keys`/`NewImage`/`OldImage` carry it.
+pub fn dynamo_item_json(item: &HashMap<String, A>) -> Value {
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), dynamo_value_json(v)))
+            .collect(),
+    )
+}
+
+/// One attribute value in DynamoDB JSON (the API type's counterpart of
+/// [`crate::streams::attribute_json`]).
+pub fn dynamo_value_json(v: &A) -> Value {
+    match v {
+        A::S(s) => json!({ "S": s }),
+        A::N(n) => json!({ "N": n }),
+        A::B(b) => json!({ "B": base64(b.as_ref()) }),
+        A::Ss(v) => json!({ "SS": v }),
+        A::Ns(v) => json!({ "NS": v }),
+        A::Bs(v) => json!({ "BS": v.iter().map(|b| base64(b.as_ref())).collect::<Vec<_>>() }),
+        A::M(m) => json!({ "M": dynamo_item_json(m) }),
+        A::L(l) => json!({ "L": l.iter().map(dynamo_value_json).collect::<Vec<_>>() }),
+        A::Null(b) => json!({ "NULL": b }),
+        A::Bool(b) => json!({ "BOOL": b }),
+        other => json!({ "UNKNOWN": format!("{other:?}") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_become_dynamodb_json() {
+        let j = dynamo_item_json(&dynamo_item(3));
+        assert_eq!(j["pk"], json!({"S": "user#3"}));
+        assert_eq!(j["nothing"], json!({"NULL": true}));
+        assert_eq!(j["blob"], json!({"B": "AwD/"}));
+        assert_eq!(
+            j["profile"]["M"]["deep"]["M"]["level"]["M"]["leaf"],
+            json!({"BOOL": true})
+        );
+        assert_eq!(j["history"]["L"][2], json!({"NULL": true}));
+    }
 }
