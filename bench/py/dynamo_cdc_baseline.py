@@ -57,7 +57,7 @@ def _json_default(v):
     if isinstance(v, decimal.Decimal):
         return _number(v)
     if isinstance(v, (set, frozenset)):
-        return sorted(v, key=str)
+        return sorted(v, key=repr)
     if isinstance(v, Binary):
         return base64.b64encode(v.value).decode("ascii")
     if isinstance(v, (bytes, bytearray)):
@@ -75,6 +75,21 @@ def _value(v):
     return v
 
 
+def _binaries(attr):
+    """Lambda's stream JSON carries B/BS as base64 text; TypeDeserializer
+    wants bytes (boto3's client decodes them before it)."""
+    (tag, v), = attr.items()
+    if tag == "B":
+        return {"B": base64.b64decode(v)}
+    if tag == "BS":
+        return {"BS": [base64.b64decode(b) for b in v]}
+    if tag == "M":
+        return {"M": {k: _binaries(x) for k, x in v.items()}}
+    if tag == "L":
+        return {"L": [_binaries(x) for x in v]}
+    return attr
+
+
 def handler(event, uri, storage_options):
     rows = []
     for record in event["Records"]:
@@ -87,7 +102,7 @@ def handler(event, uri, storage_options):
             "_event_id": record.get("eventID"),
         }
         for name, attr in image.items():
-            row[name] = _value(_deserializer.deserialize(attr))
+            row[name] = _value(_deserializer.deserialize(_binaries(attr)))
         rows.append(row)
     df = pd.DataFrame(rows).dropna(axis=1, how="all")
     write_deltalake(uri, df, mode="append", schema_mode="merge", storage_options=storage_options)

@@ -9,6 +9,7 @@ use arrow::record_batch::RecordBatch;
 use serde_json::{json, Value};
 
 pub mod cost;
+#[cfg(feature = "driver")]
 pub mod events;
 pub mod stats;
 

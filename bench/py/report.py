@@ -1,0 +1,305 @@
+"""results.json -> results.md (Markdown tables with ratios) and PNG plots.
+
+Usage: report.py RESULTS_DIR  (reads RESULTS_DIR/results.json, writes
+RESULTS_DIR/results.md and RESULTS_DIR/*.png). Every figure comes from
+results.json, written by the same run (bench/run.sh).
+"""
+
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def f(v, digits=0):
+    if v is None:
+        return "n/a"
+    if isinstance(v, float) and digits == 0 and abs(v) < 10:
+        return f"{v:.2f}"
+    return f"{v:,.{digits}f}"
+
+
+def mib(kb):
+    return None if kb is None else kb / 1024.0
+
+
+def dollars(v):
+    return "n/a" if v is None else f"{v:.4f}"
+
+
+def x(v):
+    return "n/a" if v is None else f"{v:.2f}x"
+
+
+def machine_md(r):
+    m = r.get("machine", {})
+    c = r.get("config", {})
+    mem = m.get("memory_kb")
+    lines = [
+        "## Machine and run",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| date (UTC) | {m.get('date_utc')} |",
+        f"| git commit | `{m.get('git_commit')}`{' (uncommitted changes)' if m.get('git_dirty') else ''} |",
+        f"| CPU | {m.get('cpu_model')} ({m.get('arch')}) |",
+        f"| nproc | {m.get('nproc')} |",
+        f"| memory | {f(mem / 1024 / 1024, 1) if mem else 'n/a'} GiB |",
+        f"| kernel | {m.get('kernel')} |",
+        f"| rustc | {m.get('rustc')} |",
+        f"| python | {m.get('python')} |",
+        f"| sizes run | records {c.get('records')}, batch {c.get('batch')}, "
+        f"oxbow tables {', '.join(str(s) for s in c.get('sizes', []))} files, "
+        f"{c.get('reps')} repetitions (medians), {c.get('cold_reps')} cold starts per function |",
+        f"| run time | {f(r.get('elapsed_s'), 0)} s |",
+        "",
+        f"{m.get('note', '')}",
+        "",
+    ]
+    return lines
+
+
+def dynamo_md(r):
+    d = r.get("dynamo_cdc")
+    if not d:
+        return []
+    lines = [
+        "## 1. dynamo-cdc vs the published Python approach",
+        "",
+        f"{d['records']:,} DynamoDB stream records (INSERT/MODIFY/REMOVE, every attribute type) in "
+        f"batches of {d['batch']:,}, one warm container per run. Rust: {d['rust']}. "
+        f"Python: {d['python']}.",
+        "",
+        "| storage | side | records/s | total ms (median) | ms per batch | peak RSS MiB | spawn-to-ready ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    ratios = []
+    for storage, s in d["storages"].items():
+        for side in ("rust", "python"):
+            v = s[side]
+            lines.append(
+                f"| {storage} | {side} | {f(v['records_per_s'])} | {f(v['total_ms_median'])} | "
+                f"{f(v['batch_ms_median'])} | {f(mib(v['peak_rss_kb_median']), 1)} | {f(v['init_ms_median'], 1)} |"
+            )
+        rt = s["ratios"]
+        ratios.append(
+            f"| {storage} | {x(rt['records_per_s_rust_over_python'])} | "
+            f"{x(rt['peak_rss_python_over_rust'])} | {x(rt['init_python_over_rust'])} |"
+        )
+    lines += [
+        "",
+        "| storage | throughput Rust / Python | peak RSS Python / Rust | cold start Python / Rust |",
+        "|---|---|---|---|",
+        *ratios,
+        "",
+    ]
+    return lines
+
+
+def sqs_md(r):
+    d = r.get("sqs_ingest")
+    if not d:
+        return []
+    lines = [
+        "## 4. sqs-ingest",
+        "",
+        f"{d['messages']:,} JSON messages ({d['message']}) in batches of {d['batch']:,}, one warm container per run.",
+        "",
+        "| storage | rows/s | MB/s (message bodies) | total ms (median) | ms per batch | peak RSS MiB |",
+        "|---|---|---|---|---|---|",
+    ]
+    for storage, v in d["storages"].items():
+        lines.append(
+            f"| {storage} | {f(v['records_per_s'])} | {f(v['mb_per_s'], 2)} | {f(v['total_ms_median'])} | "
+            f"{f(v['batch_ms_median'])} | {f(mib(v['peak_rss_kb_max']), 1)} |"
+        )
+    lines.append("")
+    return lines
+
+
+def oxbow_md(r):
+    d = r.get("oxbow")
+    if not d:
+        return []
+    lines = [
+        "## 2. oxbow vs table size",
+        "",
+        f"A {d['batch_events']}-event batch (new Parquet files of {d['rows_per_new_file']:,} rows) appended to "
+        f"tables of N existing files, {d['storage']}. Method: {d['method']}.",
+        "",
+        "| files | cold ms (init + 1st batch) | warm ms | oxbow peak RSS MiB | full file list load ms | its peak RSS MiB "
+        "| full list per invocation / warm | checkpoint build ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in d["sizes"]:
+        lines.append(
+            f"| {s['files']:,} | {f(s['cold_ms_median'])} | {f(s['warm_ms_median'])} | "
+            f"{f(mib(s['peak_rss_kb_median']), 1)} | {f(s['full_load_ms_median'])} | "
+            f"{f(mib(s['full_load_peak_rss_kb_median']), 1)} | {x(s['full_list_per_invocation_over_warm'])} | "
+            f"{f(s['build'].get('checkpoint_ms'))} |"
+        )
+    lines += [
+        "",
+        "Full list per invocation = loading the whole snapshot (every add) on each invocation, as a stateless "
+        "oxbow-style tool does, plus the same append: full load ms + warm ms. Meander pays the load once per "
+        "container (the cold column) and keeps the table state warm.",
+        "",
+    ]
+    return lines
+
+
+def cold_md(r):
+    d = r.get("cold_start")
+    if not d:
+        return []
+    lines = [
+        "## 3. Cold start and deployable size",
+        "",
+        f"Method: {d['method']}. Package: {d['package']}.",
+        "",
+        "| function | spawn-to-ready ms (median) | idle RSS MiB | binary MB | zip MB |",
+        "|---|---|---|---|---|",
+    ]
+    for v in d["functions"]:
+        lines.append(
+            f"| {v['function']} | {f(v['init_ms_median'], 1)} | {f(mib(v['idle_rss_kb_median']), 1)} | "
+            f"{f(v['binary_bytes'] / 1e6, 1)} | {f(v['zip_bytes'] / 1e6, 1)} |"
+        )
+    lines.append("")
+    return lines
+
+
+def cost_md(r):
+    d = r.get("cost")
+    if not d or not d.get("rows"):
+        return []
+    lines = [
+        "## 5. Cost per million records (arm64)",
+        "",
+        f"Price: {d['price_source']}.",
+        "",
+        "| function | workload | records per invocation | ms per invocation | peak RSS MiB "
+        "| smallest tier MB | GB-s per 1M records | $ per 1M records | $ per 1M at 1,769 MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for v in d["rows"]:
+        t = v.get("smallest_tier") or {}
+        lines.append(
+            f"| {v['function']} | {v['workload']} | {v['records_per_invocation']:,} | {f(v['duration_ms'])} | "
+            f"{f(mib(v['peak_rss_kb']), 1)} | {t.get('memory_mb', 'n/a')} | "
+            f"{f(t.get('gb_seconds_per_million_records'), 1)} | "
+            f"{dollars(t.get('dollars_per_million_records'))} | "
+            f"{dollars(v['one_vcpu']['dollars_per_million_records'])} |"
+        )
+    lines.append("")
+    for k, v in d.get("notes", {}).items():
+        lines.append(f"- {k}: {v}")
+    lines.append("")
+    return lines
+
+
+def plots(r, out):
+    made = []
+    d = r.get("dynamo_cdc")
+    if d:
+        storages = list(d["storages"])
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        w = 0.38
+        xs = range(len(storages))
+        for i, (side, color) in enumerate((("rust", "#d9534f"), ("python", "#337ab7"))):
+            axes[0].bar([p + (i - 0.5) * w for p in xs],
+                        [d["storages"][s][side]["records_per_s"] for s in storages], w, label=side, color=color)
+            axes[1].bar([p + (i - 0.5) * w for p in xs],
+                        [mib(d["storages"][s][side]["peak_rss_kb_median"]) for s in storages], w, label=side,
+                        color=color)
+        axes[0].set_title(f"dynamo-cdc: records/s ({d['records']:,} records)")
+        axes[1].set_title("peak RSS (MiB)")
+        for a in axes:
+            a.set_xticks(list(xs), storages)
+            a.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "dynamo_cdc_vs_python.png"), dpi=110)
+        plt.close(fig)
+        made.append("dynamo_cdc_vs_python.png")
+    d = r.get("oxbow")
+    if d and d.get("sizes"):
+        files = [s["files"] for s in d["sizes"]]
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        axes[0].plot(files, [s["cold_ms_median"] for s in d["sizes"]], "o-", label="oxbow cold (init + batch)")
+        axes[0].plot(files, [s["warm_ms_median"] for s in d["sizes"]], "o-", label="oxbow warm")
+        axes[0].plot(files, [s["full_list_per_invocation_ms"] for s in d["sizes"]], "o--",
+                     label="full file list per invocation")
+        axes[0].plot(files, [s["full_load_ms_median"] for s in d["sizes"]], "x:", label="full file list load alone")
+        axes[0].set_title(f"latency of a {d['batch_events']}-event append (ms)")
+        axes[1].plot(files, [mib(s["peak_rss_kb_median"]) for s in d["sizes"]], "o-", label="oxbow peak RSS")
+        axes[1].plot(files, [mib(s["full_load_peak_rss_kb_median"]) for s in d["sizes"]], "o--",
+                     label="full file list load peak RSS")
+        axes[1].set_title("peak RSS (MiB)")
+        for a in axes:
+            a.set_xscale("log")
+            a.set_xlabel("files in the table")
+            a.legend()
+            a.grid(True, alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "oxbow_scaling.png"), dpi=110)
+        plt.close(fig)
+        made.append("oxbow_scaling.png")
+    d = r.get("cold_start")
+    if d:
+        names = [v["function"] for v in d["functions"]]
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        axes[0].bar(names, [v["init_ms_median"] for v in d["functions"]], color="#5cb85c")
+        axes[0].set_title("spawn-to-ready (ms, median)")
+        axes[1].bar(names, [v["zip_bytes"] / 1e6 for v in d["functions"]], color="#f0ad4e")
+        axes[1].set_title("zip size (MB)")
+        for a in axes:
+            a.tick_params(axis="x", rotation=30)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "cold_start.png"), dpi=110)
+        plt.close(fig)
+        made.append("cold_start.png")
+    d = r.get("cost")
+    if d and d.get("rows"):
+        rows = d["rows"]
+        labels = [f"{v['function']}\n{v['workload']}" for v in rows]
+        tier = [(v.get("smallest_tier") or {}).get("dollars_per_million_records", 0) for v in rows]
+        vcpu = [v["one_vcpu"]["dollars_per_million_records"] for v in rows]
+        fig, ax = plt.subplots(figsize=(11, 0.5 * len(rows) + 2))
+        ys = range(len(rows))
+        ax.barh([y - 0.2 for y in ys], tier, 0.4, label="smallest tier holding the peak")
+        ax.barh([y + 0.2 for y in ys], vcpu, 0.4, label="1,769 MB (1 vCPU)")
+        ax.set_yticks(list(ys), labels, fontsize=7)
+        ax.set_xscale("log")
+        ax.set_xlabel("$ per million records (arm64)")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, "cost_per_million.png"), dpi=110)
+        plt.close(fig)
+        made.append("cost_per_million.png")
+    return made
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "bench/results"
+    with open(os.path.join(out, "results.json")) as fh:
+        r = json.load(fh)
+    made = plots(r, out)
+    lines = [
+        "# Meander benchmarks: results",
+        "",
+        "Written by `bash bench/run.sh` (bench/README.md) from results.json of the same run.",
+        "",
+    ]
+    lines += machine_md(r) + dynamo_md(r) + oxbow_md(r) + cold_md(r) + sqs_md(r) + cost_md(r)
+    lines += ["## Plots", ""] + [f"![{m}]({m})" for m in made] + [""]
+    with open(os.path.join(out, "results.md"), "w") as fh:
+        fh.write("\n".join(lines))
+    print(os.path.join(out, "results.md"))
+
+
+if __name__ == "__main__":
+    main()
