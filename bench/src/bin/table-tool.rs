@@ -53,6 +53,8 @@ async fn make(dir: &Path, files: usize) -> Result<(), BoxError> {
     if files == 0 {
         return Err("FILES must be at least 1".into());
     }
+    std::fs::create_dir_all(dir)?;
+    let dir = &std::fs::canonicalize(dir)?;
     let table = dir.join("bkt/orders");
     if table.exists() {
         std::fs::remove_dir_all(&table)?;
