@@ -86,6 +86,9 @@ def dynamo_md(r):
         f"batches of {d['batch']:,}, one warm container per run. Rust: {d['rust']}. "
         f"Python: {d['python']}.",
         "",
+        "Rust times exclude the debug driver's encoding of each event for the Runtime API "
+        "(Lambda's work, not the function's; raw times and the encoding are in results.json).",
+        "",
         "| storage | side | records/s | total ms (median) | ms per batch | peak RSS MiB | spawn-to-ready ms |",
         "|---|---|---|---|---|---|---|",
     ]
@@ -119,7 +122,8 @@ def sqs_md(r):
     lines = [
         "## 4. sqs-ingest",
         "",
-        f"{d['messages']:,} JSON messages ({d['message']}) in batches of {d['batch']:,}, one warm container per run.",
+        f"{d['messages']:,} JSON messages ({d['message']}) in batches of {d['batch']:,}, one warm container per run. "
+        "Times exclude the debug driver's encoding of each event (raw times in results.json).",
         "",
         "| storage | rows/s | MB/s (message bodies) | total ms (median) | ms per batch | peak RSS MiB |",
         "|---|---|---|---|---|---|",
