@@ -648,7 +648,7 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
         "package": if lambda_zip {
             "cargo-lambda is installed, but sizes here are of the host release build"
         } else {
-            "cargo-lambda not installed: stripped release binary of this host (x86_64) and its zip as `bootstrap`, not the arm64 build"
+            "cargo-lambda not installed: stripped release binary of this host (x86_64) and its zip as `bootstrap`, not the arm64 build; all functions come from one cargo build, so features are unified: deltalake's datafusion feature (only dynamo-cdc needs it) is linked into the others too, which makes oxbow and sqs-ingest larger than a per-function build"
         },
         "functions": functions,
     }))
