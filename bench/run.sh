@@ -3,7 +3,7 @@
 # release binaries, measures everything side by side and writes
 # bench/results/{results.json,results.md,*.png}.
 #
-#   bash bench/run.sh                    # full sizes (about 5 min on 2 cores once the release build is done)
+#   bash bench/run.sh                    # full sizes (about 3 min on 2 cores once the release build is done)
 #   bash bench/run.sh --sizes 1000,10000 --reps 1 --only oxbow   # arguments go to bench-all
 #
 # Environment: MEANDER_BENCH_VENV (default ~/.cache/meander/bench-venv),

@@ -60,7 +60,7 @@ struct Args {
     #[arg(long, default_value_t = 1_000)]
     batch: usize,
     /// Repetitions (medians are reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     reps: usize,
     /// Cold starts per function.
     #[arg(long, default_value_t = 5)]
