@@ -75,6 +75,42 @@ def machine_md(r):
     return lines
 
 
+def headline_md(r):
+    """The ratios of each part in a few lines, from the same figures."""
+    lines = ["## Headline (ratios from this run)", ""]
+    d = r.get("dynamo_cdc")
+    if d:
+        for storage, v in d["storages"].items():
+            rt = v["ratios"]
+            lines.append(
+                f"- dynamo-cdc vs Python, {storage}: {x(rt['records_per_s_rust_over_python'])} the records/s, "
+                f"{x(rt['peak_rss_python_over_rust'])} less peak RSS, {x(rt['init_python_over_rust'])} faster to ready."
+            )
+    d = r.get("oxbow")
+    if d and d.get("sizes"):
+        big = max(d["sizes"], key=lambda s: s["files"])
+        lines.append(
+            f"- oxbow on a {big['files']:,}-file table: warm append {f(big['warm_ms_median'])} ms vs "
+            f"{f(big['full_list_per_invocation_ms'])} ms when the full file list is loaded per invocation "
+            f"({x(big['full_list_per_invocation_over_warm'])}); checkpoint of the table built in "
+            f"{f(big['build'].get('checkpoint_ms'))} ms."
+        )
+    d = r.get("cold_start")
+    if d:
+        inits = [v["init_ms_median"] for v in d["functions"] if v.get("init_ms_median") is not None]
+        if inits:
+            lines.append(f"- cold start (spawn-to-ready): {f(min(inits), 1)} to {f(max(inits), 1)} ms per function.")
+    d = r.get("sqs_ingest")
+    if d:
+        for storage, v in d["storages"].items():
+            lines.append(
+                f"- sqs-ingest, {storage}: {f(v['records_per_s'])} rows/s, {f(v['mb_per_s'], 2)} MB/s, "
+                f"peak RSS {f(mib(v['peak_rss_kb_max']), 1)} MiB."
+            )
+    lines.append("")
+    return lines
+
+
 def dynamo_md(r):
     d = r.get("dynamo_cdc")
     if not d:
@@ -313,7 +349,7 @@ def main():
         "Written by `bash bench/run.sh` (bench/README.md) from results.json of the same run.",
         "",
     ]
-    lines += machine_md(r) + dynamo_md(r) + oxbow_md(r) + cold_md(r) + sqs_md(r) + cost_md(r)
+    lines += machine_md(r) + headline_md(r) + dynamo_md(r) + oxbow_md(r) + cold_md(r) + sqs_md(r) + cost_md(r)
     lines += ["## Plots", ""] + [f"![{m}]({m})" for m in made] + [""]
     with open(os.path.join(out, "results.md"), "w") as fh:
         fh.write("\n".join(lines))
