@@ -8,6 +8,11 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use serde_json::{json, Value};
 
+pub mod cost;
+#[cfg(feature = "driver")]
+pub mod events;
+pub mod stats;
+
 /// Write `files` Parquet files of `rows` rows each under
 /// `<dir>/<bucket>/<table>/ds=<day>/part-<i>.parquet` and return the SQS
 /// batch of S3 notifications announcing them (one message per file).
@@ -18,6 +23,19 @@ pub fn parquet_export(
     files: usize,
     rows: usize,
 ) -> std::io::Result<Value> {
+    parquet_files(dir, bucket, table, 0..files, rows)
+}
+
+/// [`parquet_export`] for the files numbered `range` (so that successive
+/// batches announce new files of the same table).
+pub fn parquet_files(
+    dir: &Path,
+    bucket: &str,
+    table: &str,
+    range: std::ops::Range<usize>,
+    rows: usize,
+) -> std::io::Result<Value> {
+    let files = range.len();
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("customer", DataType::Utf8, true),
@@ -29,7 +47,7 @@ pub fn parquet_export(
         ),
     ]));
     let mut messages = Vec::with_capacity(files);
-    for i in 0..files {
+    for i in range {
         let key = format!("{table}/ds=2026-11-{:02}/part-{i:06}.parquet", i % 28 + 1);
         let path = dir.join(bucket).join(&key);
         let start = (i * rows) as i64;

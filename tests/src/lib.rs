@@ -25,6 +25,7 @@ pub mod moto;
 pub mod parquet;
 pub mod poller;
 pub mod proxy;
+pub mod records;
 pub mod runtime;
 pub mod streams;
 

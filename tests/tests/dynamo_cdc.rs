@@ -7,11 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue as A;
 use meander_e2e::aws::{Aws, StreamTable};
 use meander_e2e::delta_reader::{read_table, TableContents};
 use meander_e2e::moto::env_for_function;
+use meander_e2e::records::{dynamo_item, dynamo_key};
 use meander_e2e::runtime::{function_binary, FunctionProcess, InvokeOutcome};
 use meander_e2e::streams::{base64, StreamReader};
 use serde_json::{json, Value};
@@ -28,72 +28,13 @@ async fn dynamo_cdc(bucket: &str, folder: &str, extra: &[(&str, &str)]) -> Funct
         .expect("spawn dynamo-cdc")
 }
 
-/// Item `i` of the test table: every attribute type DynamoDB has.
-fn item(i: usize) -> HashMap<String, A> {
-    let mut m: HashMap<String, A> = HashMap::new();
-    m.insert("pk".into(), A::S(format!("user#{}", i % 10)));
-    m.insert("sk".into(), A::N(i.to_string()));
-    m.insert("name".into(), A::S(format!("name {i} é")));
-    m.insert("qty".into(), A::N((i * 3).to_string()));
-    m.insert("price".into(), A::N(format!("{}.{:02}", i, i % 97 + 1)));
-    m.insert(
-        "big".into(),
-        A::N(format!(
-            "{}{:02}",
-            "123456789012345678901234567890123456",
-            i % 100
-        )),
-    );
-    m.insert("active".into(), A::Bool(i.is_multiple_of(2)));
-    if i.is_multiple_of(3) {
-        m.insert("nothing".into(), A::Null(true));
-    }
-    m.insert("blob".into(), A::B(Blob::new(vec![i as u8, 0, 255])));
-    m.insert("tags".into(), A::Ss(vec![format!("t{i}"), "common".into()]));
-    m.insert("scores".into(), A::Ns(vec![i.to_string(), "2.5".into()]));
-    m.insert(
-        "bins".into(),
-        A::Bs(vec![Blob::new(vec![1, 2]), Blob::new(vec![i as u8])]),
-    );
-    m.insert(
-        "profile".into(),
-        A::M(HashMap::from([
-            ("city".to_string(), A::S(format!("city {}", i % 4))),
-            ("zip".to_string(), A::N(format!("{}", 10_000 + i))),
-            (
-                "deep".to_string(),
-                A::M(HashMap::from([(
-                    "level".to_string(),
-                    A::M(HashMap::from([("leaf".to_string(), A::Bool(true))])),
-                )])),
-            ),
-        ])),
-    );
-    m.insert(
-        "history".into(),
-        A::L(vec![
-            A::S("created".into()),
-            A::N(i.to_string()),
-            A::Null(true),
-        ]),
-    );
-    m
-}
-
-fn key(i: usize) -> HashMap<String, A> {
-    HashMap::from([
-        ("pk".to_string(), A::S(format!("user#{}", i % 10))),
-        ("sk".to_string(), A::N(i.to_string())),
-    ])
-}
-
 /// 50 puts, 10 updates, 5 deletes: 65 stream records.
 async fn write_changes(aws: &Aws, table: &StreamTable) {
     for i in 0..50 {
         aws.dynamodb
             .put_item()
             .table_name(&table.name)
-            .set_item(Some(item(i)))
+            .set_item(Some(dynamo_item(i)))
             .send()
             .await
             .expect("put");
@@ -102,7 +43,7 @@ async fn write_changes(aws: &Aws, table: &StreamTable) {
         aws.dynamodb
             .update_item()
             .table_name(&table.name)
-            .set_key(Some(key(i * 3)))
+            .set_key(Some(dynamo_key(i * 3)))
             .update_expression("SET qty = :q, note = :n, price = :p REMOVE history")
             .expression_attribute_values(":q", A::N(format!("{}", 1000 + i)))
             .expression_attribute_values(":n", A::S(format!("updated {i}")))
@@ -115,7 +56,7 @@ async fn write_changes(aws: &Aws, table: &StreamTable) {
         aws.dynamodb
             .delete_item()
             .table_name(&table.name)
-            .set_key(Some(key(40 + i)))
+            .set_key(Some(dynamo_key(40 + i)))
             .send()
             .await
             .expect("delete");

@@ -11,6 +11,7 @@ use meander_e2e::aws::{Aws, QueueOptions};
 use meander_e2e::delta_reader::{read_table, TableContents};
 use meander_e2e::moto::{env_for_function, unique_name};
 use meander_e2e::poller::{message_bodies, queue_depth, DrainOptions, SqsPoller};
+use meander_e2e::records::json_message;
 use meander_e2e::runtime::{function_binary, FunctionProcess, InvokeOutcome, SpawnOptions};
 use serde_json::{json, Value};
 
@@ -70,16 +71,6 @@ fn ids(t: &TableContents) -> Vec<i64> {
     ids
 }
 
-fn good(i: i64) -> String {
-    json!({
-        "id": i,
-        "name": format!("user-{i}"),
-        "ts": format!("2026-11-{:02}T10:00:00Z", 1 + i % 28),
-        "payload": {"score": i as f64 / 2.0, "tags": ["a", "b"]}
-    })
-    .to_string()
-}
-
 fn failures(outcome: &InvokeOutcome) -> Vec<String> {
     match outcome {
         InvokeOutcome::Response(v) => v["batchItemFailures"]
@@ -112,7 +103,7 @@ async fn good_records_land_once_and_bad_ones_reach_the_dlq() {
     let poller = SqsPoller::new(&aws.sqs, &q.queue);
 
     // The first messages create the table (`id` is a long) ...
-    let first: Vec<String> = (0..100).map(good).collect();
+    let first: Vec<String> = (0..100).map(json_message).collect();
     send_all(&aws.sqs, &q.queue.url, &first).await;
     poller
         .drain(&mut f, &DrainOptions::default())
@@ -124,7 +115,7 @@ async fn good_records_land_once_and_bad_ones_reach_the_dlq() {
         "[1, 2, 3]".to_string(),
         json!({"id": "not-a-number", "name": "x"}).to_string(),
     ];
-    let mut rest: Vec<String> = (100..500).map(good).collect();
+    let mut rest: Vec<String> = (100..500).map(json_message).collect();
     for (i, b) in bad.iter().enumerate() {
         rest.insert(50 + i * 120, b.clone());
     }
@@ -195,7 +186,7 @@ async fn a_redelivered_event_adds_nothing() {
         .expect("queue");
     let uri = format!("s3://{bucket}/tables/{}", unique_name("t"));
     let mut f = sqs_ingest(&uri, &[], Duration::from_secs(60)).await;
-    let mut bodies: Vec<String> = (0..20).map(good).collect();
+    let mut bodies: Vec<String> = (0..20).map(json_message).collect();
     bodies.push("{broken".to_string());
     send_all(&aws.sqs, &queue.url, &bodies).await;
     let poller = SqsPoller::new(&aws.sqs, &queue).with_batch_size(30);
@@ -268,21 +259,21 @@ async fn fifo_groups_are_exactly_once() {
     // Real FIFO sequence numbers are beyond 64 bits.
     let base: u128 = 18_849_496_460_467_696_128;
     let first = fifo_event(&[
-        ("a1", "A", base + 1, good(1)),
+        ("a1", "A", base + 1, json_message(1)),
         ("a2", "A", base + 2, "{broken".to_string()),
-        ("a3", "A", base + 3, good(3)),
-        ("b1", "B", base + 4, good(4)),
+        ("a3", "A", base + 3, json_message(3)),
+        ("b1", "B", base + 4, json_message(4)),
     ]);
     let out = f.invoke(first, INVOKE_TIMEOUT).await.expect("invoke");
     // a2 fails, and a3 with it: the group's order is kept.
     assert_eq!(failures(&out), ["a2", "a3"]);
     // Everything comes again, a2 fixed, with a new message of group B.
     let second = fifo_event(&[
-        ("a1", "A", base + 1, good(1)),
-        ("a2", "A", base + 2, good(2)),
-        ("a3", "A", base + 3, good(3)),
-        ("b1", "B", base + 4, good(4)),
-        ("b2", "B", base + 5, good(5)),
+        ("a1", "A", base + 1, json_message(1)),
+        ("a2", "A", base + 2, json_message(2)),
+        ("a3", "A", base + 3, json_message(3)),
+        ("b1", "B", base + 4, json_message(4)),
+        ("b2", "B", base + 5, json_message(5)),
     ]);
     let out = f
         .invoke(second.clone(), INVOKE_TIMEOUT)
@@ -304,7 +295,7 @@ async fn buffer_more_takes_10000_messages_in_one_invocation() {
     let sqs = server.client().await;
     // Messages pulled by the function stay hidden until it is done.
     let (queue_url, queue_arn) = server.create_queue(&sqs, "buffer", 600).await;
-    let bodies: Vec<String> = (0..10_000).map(good).collect();
+    let bodies: Vec<String> = (0..10_000).map(json_message).collect();
     send_all(&sqs, &queue_url, &bodies).await;
     assert_eq!(
         queue_depth(&sqs, &queue_url).await.expect("depth"),

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The benchmark run (bench/README.md): creates the bench venv, builds the
+# release binaries, measures everything side by side and writes
+# bench/results/{results.json,results.md,*.png}.
+#
+#   bash bench/run.sh                    # full sizes (about 3 min on 2 cores once the release build is done)
+#   bash bench/run.sh --sizes 1000,10000 --reps 1 --only oxbow   # arguments go to bench-all
+#
+# Environment: MEANDER_BENCH_VENV (default ~/.cache/meander/bench-venv),
+# MEANDER_BENCH_RELEASE_TARGET (release target dir, default
+# ~/.cache/meander-opt/3), CARGO_TARGET_DIR (the driver's debug build,
+# default ~/.cache/meander-target), MEANDER_BENCH_OUT (default bench/results),
+# MEANDER_BENCH_WORK (scratch, default $TMPDIR/meander-bench).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+venv="${MEANDER_BENCH_VENV:-$HOME/.cache/meander/bench-venv}"
+release="${MEANDER_BENCH_RELEASE_TARGET:-$HOME/.cache/meander-opt/3}"
+debug="${CARGO_TARGET_DIR:-$HOME/.cache/meander-target}"
+out="${MEANDER_BENCH_OUT:-$root/bench/results}"
+work="${MEANDER_BENCH_WORK:-${TMPDIR:-/tmp}/meander-bench}"
+
+# 1. The bench venv (pandas, boto3, deltalake, pyarrow, moto server, matplotlib).
+command -v python3 >/dev/null || { echo "python3 is needed (with venv and pip)" >&2; exit 1; }
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum bench/requirements.txt | cut -d' ' -f1)"
+if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+  echo "== creating the bench venv in $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --upgrade pip
+  "$venv/bin/pip" install --quiet -r bench/requirements.txt
+  echo "$want" > "$stamp"
+fi
+
+# 2. Release binaries: every function, table-tool (one cargo call, so the
+#    functions' features are unified the same way every run).
+echo "== release build in $release" >&2
+CARGO_TARGET_DIR="$release" cargo build --release --no-default-features \
+  -p oxbow -p group-events -p sqs-ingest -p dynamo-cdc -p glue-sync -p table-backup \
+  -p meander-bench --bin oxbow --bin group-events --bin sqs-ingest --bin dynamo-cdc \
+  --bin glue-sync --bin table-backup --bin table-tool
+
+# 3. The driver (debug is enough: it only orchestrates).
+echo "== driver build in $debug" >&2
+CARGO_TARGET_DIR="$debug" cargo build -p meander-bench --bin bench-all
+
+# 4. Measure.
+mkdir -p "$out" "$work"
+MEANDER_PYTHON="$venv/bin/python" "$debug/debug/bench-all" \
+  --out "$out" --bins "$release/release" --work "$work" --python "$venv/bin/python" "$@"
+
+# 5. Tables and plots.
+"$venv/bin/python" bench/py/report.py "$out"
