@@ -587,3 +587,184 @@ async fn dynamo_cdc_fails_at_the_hostile_record_and_keeps_the_rest() {
     );
     let _ = f.shutdown().await;
 }
+
+/// The `id` column of a dms-merge table written from CSV (text), as numbers.
+fn text_ids(rows: &[Value]) -> Vec<i64> {
+    let mut ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r["id"].as_str().and_then(|s| s.parse().ok()))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dms_merge_refuses_hostile_items_one_by_one() {
+    let mut fig = Figures::new("hostile: dms-merge");
+    let aws = Aws::new().await;
+    let src = aws.create_bucket("hostile-dms").await.expect("bucket");
+    let lake = aws.create_bucket("hostile-dms-lake").await.expect("bucket");
+    let key = |table: &str, name: &str| format!("dms/public/{table}/{name}");
+    // A good table whose key is exactly 1,024 bytes (S3's limit).
+    let folder = "f".repeat(1024 - "/public/longkey/LOAD00000001.csv".len());
+    let long_ok = format!("{folder}/public/longkey/LOAD00000001.csv");
+    assert_eq!(long_ok.len(), 1024);
+    let mut corrupt = b"PAR1".to_vec();
+    corrupt.extend_from_slice(&[0xAB; 200]);
+    corrupt.extend_from_slice(&150u32.to_le_bytes());
+    corrupt.extend_from_slice(b"PAR1");
+    let load: String = (1..=10).map(|i| format!("{i},n{i}\n")).collect();
+    let files: Vec<(String, Vec<u8>)> = vec![
+        // orders: a full load, a good CDC file, one with an Op other than
+        // I/U/D, and a good one after it (blocked by it, as documented).
+        (
+            key("orders", "LOAD00000001.csv"),
+            format!("id,name\n{load}").into_bytes(),
+        ),
+        (
+            key("orders", "20261121-100000000.csv"),
+            b"Op,id,name\nU,1,a2\nD,2,\nI,11,k\n".to_vec(),
+        ),
+        (
+            key("orders", "20261121-100100000.csv"),
+            b"Op,id,name\nU,5,x\nX,3,zz\n".to_vec(),
+        ),
+        (
+            key("orders", "20261121-100200000.csv"),
+            b"Op,id,name\nU,4,blocked\n".to_vec(),
+        ),
+        // lines: a full load, then an empty CDC file (no changes).
+        (
+            key("lines", "LOAD00000001.csv"),
+            b"id,name\n100,a\n101,b\n102,c\n".to_vec(),
+        ),
+        (key("lines", "20261121-100000000.csv"), Vec::new()),
+        (long_ok.clone(), b"id,name\n200,a\n201,b\n".to_vec()),
+        // One bad full-load file per table.
+        (
+            key("utf8", "LOAD00000001.csv"),
+            b"id,name\n1,ok\n2,\xff\xfe\xc0\n".to_vec(),
+        ),
+        (
+            key("quoting", "LOAD00000001.csv"),
+            b"id,name\n1,\"unterminated\n2,b\n".to_vec(),
+        ),
+        (
+            key("fields", "LOAD00000001.csv"),
+            b"id,name\n1,a,extra\n2\n".to_vec(),
+        ),
+        (key("pq", "LOAD00000001.parquet"), corrupt),
+        (
+            key("unlisted", "LOAD00000001.csv"),
+            b"id,name\n1,a\n".to_vec(),
+        ),
+    ];
+    for (k, body) in &files {
+        aws.put_object(&src, k, body.clone()).await.expect("put");
+    }
+    let note = |k: &str| s3_body(&src, k, json!(1));
+    let mut big: Value =
+        serde_json::from_str(&note(&key("lines", "LOAD00000001.csv"))).expect("json");
+    big["padding"] = json!("p".repeat(1 << 20));
+    let mut items = vec![
+        ("good-load", note(&key("orders", "LOAD00000001.csv"))),
+        ("good-cdc", note(&key("orders", "20261121-100000000.csv"))),
+        ("bad-op", note(&key("orders", "20261121-100100000.csv"))),
+        (
+            "blocked-by-bad-op",
+            note(&key("orders", "20261121-100200000.csv")),
+        ),
+        ("good-1mib", big.to_string()),
+        (
+            "good-empty-csv",
+            note(&key("lines", "20261121-100000000.csv")),
+        ),
+        ("good-1k-key", note(&long_ok)),
+        (
+            "test-event",
+            json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": src}).to_string(),
+        ),
+        ("non-utf8-csv", note(&key("utf8", "LOAD00000001.csv"))),
+        ("bad-quoting", note(&key("quoting", "LOAD00000001.csv"))),
+        (
+            "wrong-field-count",
+            note(&key("fields", "LOAD00000001.csv")),
+        ),
+        ("corrupt-parquet", note(&key("pq", "LOAD00000001.parquet"))),
+        (
+            "not-in-key-columns",
+            note(&key("unlisted", "LOAD00000001.csv")),
+        ),
+        ("gzip", note(&key("orders", "20261121-100300000.csv.gz"))),
+    ];
+    let hostile = hostile_s3_bodies(&src, "dms/public/orders");
+    items.extend(hostile.iter().cloned());
+    let mut bad: Vec<&str> = hostile.iter().map(|(id, _)| *id).collect();
+    bad.extend([
+        "bad-op",
+        "blocked-by-bad-op",
+        "non-utf8-csv",
+        "bad-quoting",
+        "wrong-field-count",
+        "corrupt-parquet",
+        "not-in-key-columns",
+        "gzip",
+    ]);
+
+    let uri = format!("s3://{lake}/delta/{{schema}}/{{table}}");
+    let mut f = spawn(
+        "dms-merge",
+        &[
+            ("DELTA_TABLE_URI", uri.as_str()),
+            ("CSV_HEADER", "true"),
+            (
+                "KEY_COLUMNS",
+                "public.orders=id;public.lines=id;public.longkey=id;public.utf8=id;public.quoting=id;public.fields=id;public.pq=id",
+            ),
+        ],
+    )
+    .await;
+    let outcome = invoke_and_check(&mut f, &mut fig, sqs_event(&items), &bad, |id| {
+        format!("message_id={id}")
+    })
+    .await;
+    let _ = outcome;
+    // The blocked file's line names the file that blocks it.
+    let logs = f.logs().join("\n");
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("message_id=blocked-by-bad-op")
+                && l.contains("20261121-100100000.csv")),
+        "{logs}"
+    );
+    empty_batch(&mut f, &mut fig).await;
+
+    let table = |t: &str| format!("s3://{lake}/delta/public/{t}");
+    let orders = read_table(&table("orders")).await;
+    let lines = read_table(&table("lines")).await;
+    let long = read_table(&table("longkey")).await;
+    let mut got = text_ids(&orders.rows);
+    got.extend(text_ids(&lines.rows));
+    got.extend(text_ids(&long.rows));
+    let mut want: Vec<i64> = (1..=11).filter(|&i| i != 2).collect();
+    want.extend([100, 101, 102, 200, 201]);
+    let check = fig.check(&want, &got);
+    figures::record(&fig);
+    assert!(check.is_exact(), "{check:?}");
+    // The good CDC file went in, the bad one and the one after it did not.
+    let name = |id: &str| {
+        orders
+            .rows
+            .iter()
+            .find(|r| r["id"] == json!(id))
+            .and_then(|r| r["name"].as_str().map(str::to_string))
+    };
+    assert_eq!(name("1").as_deref(), Some("a2"));
+    assert_eq!(name("5").as_deref(), Some("n5"), "nothing of the bad file");
+    assert_eq!(
+        name("4").as_deref(),
+        Some("n4"),
+        "nothing after the bad file"
+    );
+    let _ = f.shutdown().await;
+}

@@ -20,7 +20,7 @@ use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::{DeltaTable, DeltaTableError, ObjectStore, Path};
 use futures::{StreamExt, TryStreamExt};
-use meander::commit::{ensure_loaded, is_conflict, table_props, RetryPolicy};
+use meander::commit::{ensure_loaded, is_conflict, is_transient, table_props, RetryPolicy};
 use meander::dms::config::TableDefinition;
 use meander::dms::decode::{decode, CsvOptions, DecodedFile, Layout};
 use meander::dms::names::{classify, DmsFile, KeyClass, SourceTable};
@@ -30,7 +30,7 @@ use meander::merge::{merge_rows, MergeSpec};
 use meander::table::TableRoot;
 use meander::tables::{open_handle, Locator};
 use object_store::ObjectStoreExt;
-use tracing::info;
+use tracing::{info, warn};
 
 /// The MERGE source's delete flag (never a table column).
 pub const DELETED_FLAG: &str = "__dms_merge_deleted";
@@ -152,6 +152,9 @@ fn chrono_ms() -> i64 {
 
 enum StepError {
     Conflict(DeltaTableError),
+    /// A transient storage error (5xx, reset, lost answer): the commit may
+    /// have landed; the re-plan reads the ledger, which says whether it did.
+    Transient(DeltaTableError),
     Failed(String),
 }
 
@@ -159,6 +162,8 @@ impl From<DeltaTableError> for StepError {
     fn from(e: DeltaTableError) -> Self {
         if is_conflict(&e) {
             StepError::Conflict(e)
+        } else if is_transient(&e) {
+            StepError::Transient(e)
         } else {
             StepError::Failed(format!("Delta: {e}"))
         }
@@ -297,6 +302,12 @@ pub async fn apply_table(
     };
     let mut report = TableReport::default();
     let mut cache: HashMap<String, DecodedFile> = HashMap::new();
+    // A step of several files that fails on one of them is planned again
+    // one file at a time, so the files before the bad one still go in.
+    let mut limits = job.limits;
+    let mut transient = 0u32;
+    // Conflicts and transient errors since the last commit (logged on it).
+    let mut step_retries = 0u32;
     loop {
         let ledger_error = |ledger: Ledger| move |error: String| TableError { ledger, error };
         ensure_loaded(table)
@@ -307,8 +318,7 @@ pub async fn apply_table(
             .map_err(|e| ledger_error(report.ledger)(format!("reading the ledger: {e}")))?;
         report.ledger = ledger;
         let fail = ledger_error(ledger);
-        let steps =
-            plan(&listing, ledger, job.upto, job.limits).map_err(|e| fail(e.to_string()))?;
+        let steps = plan(&listing, ledger, job.upto, limits).map_err(|e| fail(e.to_string()))?;
         let Some(step) = steps.into_iter().next() else {
             return Ok(report);
         };
@@ -319,7 +329,7 @@ pub async fn apply_table(
             .iter()
             .filter(|l| !cache.contains_key(&l.file.name))
             .collect();
-        let read: Vec<(String, DecodedFile)> = futures::stream::iter(missing)
+        let read: Result<Vec<(String, DecodedFile)>, String> = futures::stream::iter(missing)
             .map(|l| {
                 let store = store.clone();
                 async move {
@@ -337,8 +347,17 @@ pub async fn apply_table(
             })
             .buffered(READ_CONCURRENCY)
             .try_collect()
-            .await
-            .map_err(&fail)?;
+            .await;
+        let read = match read {
+            Ok(read) => read,
+            Err(e) if step.files().len() > 1 => {
+                // Keep what decoded; the bad file fails on its own turn.
+                tracing::debug!(error = %e, "a file of the step failed; one file per step from here");
+                limits.max_files = 1;
+                continue;
+            }
+            Err(e) => return Err(fail(e)),
+        };
         cache.extend(read);
         let decoded: Vec<(&DmsFile, &DecodedFile)> = step
             .files()
@@ -361,14 +380,18 @@ pub async fn apply_table(
                     first = %step.files().first().map(|l| l.file.name.as_str()).unwrap_or(""),
                     last = %step.files().last().map(|l| l.file.name.as_str()).unwrap_or(""),
                     duration_ms = started.elapsed().as_millis() as u64,
+                    retries = step_retries,
                     "{what}"
                 );
+                step_retries = 0;
+                transient = 0;
                 for l in step.files() {
                     cache.remove(&l.file.name);
                 }
             }
             Err(StepError::Conflict(e)) => {
                 report.retries += 1;
+                step_retries += 1;
                 if report.retries >= job.retry.max_attempts {
                     return Err(fail(format!(
                         "gave up after {} conflicting commits on {}: {e}; raise COMMIT_MAX_ATTEMPTS or lower the trigger's concurrency",
@@ -379,11 +402,35 @@ pub async fn apply_table(
                 tracing::debug!(error = %e, retry = report.retries, "commit conflict, retrying");
                 tokio::time::sleep(job.retry.delay(report.retries)).await;
                 if table.state.is_some() {
-                    table
-                        .update_incremental(None)
-                        .await
-                        .map_err(|e| fail(format!("{}: {e}", table.table_url())))?;
+                    if let Err(e) = table.update_incremental(None).await {
+                        warn!(table = %table.table_url(), error = %e, "table refresh failed; reloading");
+                        table.state = None;
+                    }
                 }
+            }
+            Err(StepError::Transient(e))
+                if transient + 1 < job.retry.max_attempts.min(10) =>
+            {
+                transient += 1;
+                step_retries += 1;
+                warn!(source = %source, table = %table.table_url(), error = %e, attempt = transient, "commit failed on a transient storage error; re-planning from the ledger");
+                tokio::time::sleep(job.retry.delay(transient)).await;
+                if table.state.is_some() {
+                    if let Err(e) = table.update_incremental(None).await {
+                        // Start again from a fresh load.
+                        warn!(table = %table.table_url(), error = %e, "table refresh failed; reloading");
+                        table.state = None;
+                    }
+                }
+            }
+            Err(StepError::Transient(e)) => {
+                return Err(fail(format!(
+                    "{}: {e} (transient storage errors {transient} times in a row; the message is retried)",
+                    table.table_url()
+                )))
+            }
+            Err(StepError::Failed(_)) if step.files().len() > 1 => {
+                limits.max_files = 1;
             }
             Err(StepError::Failed(e)) => return Err(fail(e)),
         }

@@ -290,7 +290,7 @@ impl DmsMerge {
                     info!(object = %e.url(), reason = %why, "not a DMS data file; ignored");
                 }
                 KeyClass::Rejected(why) => {
-                    warn!(object = %e.url(), error = %why, "file rejected");
+                    warn!(message_id = %e.message_id.as_deref().unwrap_or("-"), object = %e.url(), error = %why, "file rejected");
                     fail(
                         &mut outcome,
                         e.message_id.as_ref(),
@@ -305,7 +305,7 @@ impl DmsMerge {
                             file.table.qualified(),
                             file.table.qualified()
                         );
-                        warn!(object = %file.uri(), error = %error, "no key columns");
+                        warn!(message_id = %e.message_id.as_deref().unwrap_or("-"), object = %file.uri(), error = %error, "no key columns");
                         fail(&mut outcome, e.message_id.as_ref(), error);
                         continue;
                     }
@@ -346,25 +346,24 @@ impl DmsMerge {
                 }
                 Err(e) => (e.ledger, Some(e.error)),
             };
-            let mut any = false;
+            // One line per message not applied, naming the file and why
+            // (for a file after a bad one: the bad one).
             for (file, id) in &files {
                 if !ledger.is_applied(file) {
-                    any = true;
                     let error = error.clone().unwrap_or_else(|| {
                         format!(
                             "{} was not applied: it is not in the folder (deleted?); DMS files must stay until applied",
                             file.uri()
                         )
                     });
+                    warn!(
+                        message_id = %id.as_deref().unwrap_or("-"),
+                        object = %file.uri(),
+                        error = %error,
+                        "file not applied; the message is retried"
+                    );
                     fail(&mut outcome, id.as_ref(), error);
                 }
-            }
-            if any {
-                warn!(
-                    source = %source,
-                    error = error.as_deref().unwrap_or("notified file not found"),
-                    "files not applied; their messages are retried"
-                );
             }
         }
         outcome.failed_messages = failed.into_iter().collect();

@@ -344,3 +344,70 @@ async fn concurrent_invocations_apply_each_file_once() {
     let (got, _) = rows(dir.path(), "orders").await;
     assert_eq!(got, ["1|a|11", "2|b2|22", "3|c|33", "4|d|40"]);
 }
+
+/// A bad file stops its table at that file: the good files before it go in
+/// even when they would have been merged (or appended) in one step with it.
+#[tokio::test]
+async fn files_before_a_bad_one_of_the_same_step_still_go_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let dms = DmsMerge::from_env(&env(dir.path(), &[])).unwrap();
+    put(dir.path(), "dms/public/orders/LOAD00000001.csv", LOAD1);
+    put(dir.path(), "dms/public/orders/LOAD00000002.csv", LOAD2);
+    put(
+        dir.path(),
+        "dms/public/orders/LOAD00000003.csv",
+        "id,name,qty\n9,\"never closed,1\n10,j,1\n",
+    );
+    let out = dms
+        .process(&sqs(&[
+            "dms/public/orders/LOAD00000001.csv",
+            "dms/public/orders/LOAD00000002.csv",
+            "dms/public/orders/LOAD00000003.csv",
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.failed_messages,
+        ["m-dms/public/orders/LOAD00000003.csv"],
+        "{:?}",
+        out.errors
+    );
+    assert!(out.errors[0].contains("never closed"), "{:?}", out.errors);
+    let (loaded, _) = rows(dir.path(), "orders").await;
+
+    // Now CDC: a good file, a bad one, a good one after it.
+    put(
+        dir.path(),
+        "dms/public/orders/LOAD00000003.csv",
+        "id,name,qty\n",
+    );
+    for (name, body) in [
+        ("20261121-100000000.csv", "Op,id,name,qty\nU,1,changed,7\n"),
+        (
+            "20261121-100100000.csv",
+            "Op,id,name,qty\nU,2,x,1\nQ,3,y,1\n",
+        ),
+        ("20261121-100200000.csv", "Op,id,name,qty\nD,1,,\n"),
+    ] {
+        put(dir.path(), &format!("dms/public/orders/{name}"), body);
+    }
+    let keys = [
+        "dms/public/orders/LOAD00000003.csv",
+        "dms/public/orders/20261121-100000000.csv",
+        "dms/public/orders/20261121-100100000.csv",
+        "dms/public/orders/20261121-100200000.csv",
+    ];
+    let out = dms.process(&sqs(&keys)).await.unwrap();
+    assert_eq!(
+        out.failed_messages,
+        [
+            "m-dms/public/orders/20261121-100100000.csv",
+            "m-dms/public/orders/20261121-100200000.csv",
+        ],
+        "{:?}",
+        out.errors
+    );
+    let (now, _) = rows(dir.path(), "orders").await;
+    assert_eq!(now.len(), loaded.len());
+    assert!(now.iter().any(|r| r.starts_with("1|changed|7")), "{now:?}");
+}

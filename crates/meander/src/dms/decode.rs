@@ -125,8 +125,49 @@ pub fn decode(
     split_op(file, batch)
 }
 
+/// The line on which a quoted field opens that is never closed, if any.
+/// The CSV reader takes such a field to run to the end of the file (the
+/// rows after it would vanish into one value); DMS always closes its
+/// quotes, so this is a truncated or damaged file.
+fn unclosed_quote(bytes: &[u8], delimiter: u8) -> Option<usize> {
+    let mut line = 1;
+    let mut opened = 0;
+    let mut in_quotes = false;
+    let mut field_start = true;
+    let mut iter = bytes.iter().peekable();
+    while let Some(&b) = iter.next() {
+        if in_quotes {
+            if b == b'"' {
+                if iter.peek() == Some(&&b'"') {
+                    iter.next();
+                } else {
+                    in_quotes = false;
+                }
+            } else if b == b'\n' {
+                line += 1;
+            }
+        } else {
+            if b == b'"' && field_start {
+                in_quotes = true;
+                opened = line;
+            }
+            field_start = b == delimiter || b == b'\n' || b == b'\r';
+            if b == b'\n' {
+                line += 1;
+            }
+        }
+    }
+    in_quotes.then_some(opened)
+}
+
 fn read_csv(file: &DmsFile, bytes: &[u8], layout: Layout<'_>) -> Result<RecordBatch, DecodeError> {
     let opts = layout.csv;
+    if let Some(line) = unclosed_quote(bytes, opts.delimiter) {
+        return Err(invalid(
+            file,
+            format!("bad CSV: line {line}: a quoted field is never closed (a truncated or damaged file?)"),
+        ));
+    }
     let format = Format::default()
         .with_header(opts.header)
         .with_delimiter(opts.delimiter)
@@ -547,6 +588,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bad CSV"), "{err}");
+        // A quote never closed would swallow the rows after it.
+        let err = decode(&f, Bytes::from("Op,id\nI,\"1\nI,2\n"), h)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2: a quoted field is never closed"),
+            "{err}"
+        );
+        let d = decode(&f, Bytes::from("Op,id\nI,\"1\"\"\n,x\"\nI,2\"\n"), h).unwrap();
+        assert_eq!(d.batch.num_rows(), 2);
         // Types that do not fit the definition.
         let defs = defs();
         let typed = Layout {
