@@ -3,7 +3,7 @@
 # release binaries, measures everything side by side and writes
 # bench/results/{results.json,results.md,*.png}.
 #
-#   bash bench/run.sh                    # full sizes (about 3 min on 2 cores once the release build is done)
+#   bash bench/run.sh                    # full sizes (about 3 min on 2 cores once the release builds are done)
 #   bash bench/run.sh --sizes 1000,10000 --reps 1 --only oxbow   # arguments go to bench-all
 #
 # Environment: MEANDER_BENCH_VENV (default ~/.cache/meander/bench-venv),
@@ -32,13 +32,22 @@ if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; th
   echo "$want" > "$stamp"
 fi
 
-# 2. Release binaries: every function, table-tool (one cargo call, so the
-#    functions' features are unified the same way every run).
-echo "== release build in $release" >&2
-CARGO_TARGET_DIR="$release" cargo build --release --no-default-features \
-  -p oxbow -p group-events -p sqs-ingest -p dynamo-cdc -p glue-sync -p table-backup \
-  -p meander-bench --bin oxbow --bin group-events --bin sqs-ingest --bin dynamo-cdc \
-  --bin glue-sync --bin table-backup --bin table-tool
+# 2. Release binaries, each as its function is deployed: one cargo call per
+#    feature set, never one call for all (cargo would unify the features, and
+#    deltalake's datafusion, which only the MERGE functions dynamo-cdc and
+#    dms-merge need, would be linked into every binary). The members of each
+#    call have the same features as each built alone (checked with
+#    `cargo tree -e features`), so each binary is its per-function build;
+#    the calls share the target dir (a crate built with other features gets
+#    another hash, so every set stays cached). Keep in step with BUILDS in
+#    bench/src/bin/bench-all.rs.
+echo "== release builds in $release" >&2
+build() { echo "== cargo build --release $*" >&2; CARGO_TARGET_DIR="$release" cargo build --release "$@"; }
+build --no-default-features -p oxbow -p meander-bench --bin oxbow --bin table-tool
+build -p group-events -p sqs-ingest
+build -p dynamo-cdc -p dms-merge
+build -p glue-sync
+build -p table-backup
 
 # 3. The driver (debug is enough: it only orchestrates).
 echo "== driver build in $debug" >&2

@@ -100,6 +100,8 @@ def headline_md(r):
         inits = [v["init_ms_median"] for v in d["functions"] if v.get("init_ms_median") is not None]
         if inits:
             lines.append(f"- cold start (spawn-to-ready): {f(min(inits), 1)} to {f(max(inits), 1)} ms per function.")
+        sizes = ", ".join(f"{v['function']} {f(v['zip_bytes'] / 1e6, 1)}" for v in d["functions"])
+        lines.append(f"- deployable zip MB (x86_64 host build, per function): {sizes}.")
     d = r.get("sqs_ingest")
     if d:
         for storage, v in d["storages"].items():
@@ -214,15 +216,19 @@ def cold_md(r):
     lines = [
         "## 3. Cold start and deployable size",
         "",
-        f"Method: {d['method']}. Package: {d['package']}.",
+        f"Method: {d['method']}. Package: {d['package']}."
+        + (f" Builds: {d['builds']}." if d.get("builds") else ""),
         "",
-        "| function | spawn-to-ready ms (median) | idle RSS MiB | binary MB | zip MB |",
-        "|---|---|---|---|---|",
+        "| function | spawn-to-ready ms (median) | idle RSS MiB | binary MB | zip MB | datafusion linked | built by |",
+        "|---|---|---|---|---|---|---|",
     ]
     for v in d["functions"]:
+        linked = v.get("datafusion_linked")
+        linked = "n/a" if linked is None else ("yes" if linked else "no") + f" ({v.get('datafusion_paths')} paths)"
         lines.append(
             f"| {v['function']} | {f(v['init_ms_median'], 1)} | {f(mib(v['idle_rss_kb_median']), 1)} | "
-            f"{f(v['binary_bytes'] / 1e6, 1)} | {f(v['zip_bytes'] / 1e6, 1)} |"
+            f"{f(v['binary_bytes'] / 1e6, 1)} | {f(v['zip_bytes'] / 1e6, 1)} | {linked} | "
+            f"`{v.get('build') or 'one unified build of all functions'}` |"
         )
     lines.append("")
     return lines

@@ -24,13 +24,28 @@ use serde_json::{json, Value};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = std::result::Result<T, BoxError>;
 
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "oxbow",
     "group-events",
     "sqs-ingest",
     "dynamo-cdc",
+    "dms-merge",
     "glue-sync",
     "table-backup",
+];
+/// The cargo call each binary comes from (bench/run.sh, same order): one
+/// call per feature set, so every binary is the one its function deploys.
+/// The members of a call have the same features as each built alone
+/// (`cargo tree -e features`), so each is the per-function build.
+const BUILDS: [(&str, &[&str]); 5] = [
+    (
+        "cargo build --release --no-default-features -p oxbow -p meander-bench --bin oxbow --bin table-tool",
+        &["oxbow", "table-tool"],
+    ),
+    ("cargo build --release -p group-events -p sqs-ingest", &["group-events", "sqs-ingest"]),
+    ("cargo build --release -p dynamo-cdc -p dms-merge", &["dynamo-cdc", "dms-merge"]),
+    ("cargo build --release -p glue-sync", &["glue-sync"]),
+    ("cargo build --release -p table-backup", &["table-backup"]),
 ];
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(900);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -614,6 +629,13 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
             "sqs-ingest" | "dynamo-cdc" => {
                 vec![("DELTA_TABLE_URI", format!("s3://{bucket}/tables/t"))]
             }
+            "dms-merge" => vec![
+                (
+                    "DELTA_TABLE_URI",
+                    format!("s3://{bucket}/live/{{schema}}/{{table}}"),
+                ),
+                ("KEY_COLUMNS", "public.orders=id".into()),
+            ],
             "glue-sync" => vec![("GLUE_DATABASE", "bench".into())],
             "table-backup" => vec![("BACKUP_URI", format!("s3://{bucket}/backups"))],
             _ => vec![],
@@ -630,6 +652,7 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
         let bin = binary(args, name);
         let size = std::fs::metadata(&bin)?.len();
         let zip = zip_size(&args.python, &bin)?;
+        let datafusion = datafusion_paths(&bin)?;
         eprintln!(
             "  {name}: init {:?} ms",
             stats::median(&inits).unwrap_or_default()
@@ -641,6 +664,9 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
             "idle_rss_kb_median": stats::median_u64(&rss),
             "binary_bytes": size,
             "zip_bytes": zip,
+            "build": build_of(name),
+            "datafusion_paths": datafusion,
+            "datafusion_linked": datafusion > DATAFUSION_LINKED,
         }));
     }
     Ok(json!({
@@ -648,8 +674,9 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
         "package": if lambda_zip {
             "cargo-lambda is installed, but sizes here are of the host release build"
         } else {
-            "cargo-lambda not installed: stripped release binary of this host (x86_64) and its zip as `bootstrap`, not the arm64 build; all functions come from one cargo build, so features are unified: deltalake's datafusion feature (only dynamo-cdc needs it) is linked into the others too, which makes oxbow and sqs-ingest larger than a per-function build"
+            "cargo-lambda not installed: stripped release binary of this host (x86_64) and its zip as `bootstrap`, not the arm64 build"
         },
+        "builds": "each binary from the cargo call of its feature set (the build column), as the function is deployed: deltalake's datafusion (meander's merge feature) only in dynamo-cdc and dms-merge; datafusion_paths = datafusion source paths (panic locations) found in the binary",
         "functions": functions,
     }))
 }
@@ -661,6 +688,26 @@ fn cargo_lambda_available() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The cargo call a binary comes from (`BUILDS`).
+fn build_of(name: &str) -> Option<&'static str> {
+    BUILDS
+        .iter()
+        .find(|(_, members)| members.contains(&name))
+        .map(|(cmd, _)| *cmd)
+}
+
+/// Above this many datafusion source paths, datafusion is linked in (a
+/// function without it can still name one or two through deltalake).
+const DATAFUSION_LINKED: usize = 10;
+
+/// How many datafusion crate source paths (`/datafusion-<crate>`, kept in
+/// panic locations of the stripped binary) `bin` holds.
+fn datafusion_paths(bin: &Path) -> Res<usize> {
+    let bytes = std::fs::read(bin)?;
+    let needle = b"/datafusion-";
+    Ok(bytes.windows(needle.len()).filter(|w| w == needle).count())
 }
 
 /// Deflated zip size of `bin` stored as `bootstrap`, as Lambda is given it.
