@@ -19,6 +19,7 @@
 
 pub mod aws;
 pub mod delta_reader;
+pub mod dms;
 pub mod error;
 pub mod figures;
 pub mod moto;

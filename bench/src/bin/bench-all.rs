@@ -68,10 +68,11 @@ struct Args {
     /// Table sizes (existing files) for the oxbow scaling benchmark.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     sizes: Vec<usize>,
-    /// Records (stream records, SQS messages) per throughput run.
+    /// Records (stream records, SQS messages, dms-merge full-load rows) per
+    /// throughput run.
     #[arg(long, default_value_t = 10_000)]
     records: usize,
-    /// Records per invocation.
+    /// Records per invocation (dms-merge: changes per CDC file).
     #[arg(long, default_value_t = 1_000)]
     batch: usize,
     /// Repetitions (medians are reported).
@@ -80,8 +81,12 @@ struct Args {
     /// Cold starts per function.
     #[arg(long, default_value_t = 5)]
     cold_reps: usize,
-    /// Parts to run: dynamo, sqs, oxbow, cold.
-    #[arg(long, value_delimiter = ',', default_value = "dynamo,sqs,oxbow,cold")]
+    /// Parts to run: dynamo, sqs, dms, oxbow, cold.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "dynamo,sqs,dms,oxbow,cold"
+    )]
     only: Vec<String>,
     /// Keep the parts of an existing results.json that this run does not
     /// measure (each part records the configuration it ran with).
@@ -129,6 +134,12 @@ async fn main() -> Res<()> {
         eprintln!("== sqs-ingest");
         results["sqs_ingest"] = sqs_ingest(&args, &aws).await?;
         results["sqs_ingest"]["config"] = config.clone();
+        save(&path, &results)?;
+    }
+    if wants("dms") {
+        eprintln!("== dms-merge");
+        results["dms_merge"] = dms_merge(&args, &aws).await?;
+        results["dms_merge"]["config"] = config.clone();
         save(&path, &results)?;
     }
     if wants("oxbow") {
@@ -495,6 +506,102 @@ async fn sqs_ingest(args: &Args, aws: &Aws) -> Res<Value> {
     }))
 }
 
+// ------------------------------------------------------------- dms-merge
+
+/// dms-merge over a DMS full load of `records` rows (one headerless CSV
+/// file, typed by a table definition) and `records / batch` CDC files of
+/// `batch` changes each, one direct S3 notification per file (the full load
+/// is one invocation, each CDC file one MERGE invocation).
+async fn dms_merge(args: &Args, aws: &Aws) -> Res<Value> {
+    use meander_e2e::dms;
+    let files = (args.records / args.batch.max(1)).max(1);
+    let (load, cdc) = dms::workload(args.records, files, args.batch);
+    let load_csv = dms::csv_file(None, &load);
+    let cdc_csv: Vec<(String, Vec<u8>)> = cdc
+        .iter()
+        .map(|f| {
+            let ops: Vec<dms::Op> = f.changes.iter().map(|(op, _)| *op).collect();
+            let rows: Vec<dms::Row> = f.changes.iter().map(|(_, r)| r.clone()).collect();
+            (format!("{}.csv", f.name), dms::csv_file(Some(&ops), &rows))
+        })
+        .collect();
+    let changes = files * args.batch;
+    let mut out = serde_json::Map::new();
+    for storage in storages(args, aws, "dms").await? {
+        let bucket = match storage.root.strip_prefix("s3://") {
+            Some(b) => b.to_string(),
+            None => "bkt".to_string(),
+        };
+        let mut runs = Vec::new();
+        for rep in 0..args.reps {
+            let folder = format!("dms{rep}/public/orders");
+            let mut objects = vec![(format!("{folder}/LOAD00000001.csv"), load_csv.clone())];
+            objects.extend(
+                cdc_csv
+                    .iter()
+                    .map(|(name, body)| (format!("{folder}/{name}"), body.clone())),
+            );
+            let mut events = Vec::new();
+            for (key, body) in objects {
+                if storage.name == "local" {
+                    let path = Path::new(&storage.root).join(&key);
+                    std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
+                    std::fs::write(&path, body)?;
+                } else {
+                    aws.put_object(&bucket, &key, body).await?;
+                }
+                events.push(serde_json::from_str::<Value>(&dms::notification(
+                    &bucket, &key,
+                ))?);
+            }
+            let mut env = env_for_function();
+            env.extend(storage.env.clone());
+            env.extend(
+                [
+                    (
+                        "DELTA_TABLE_URI",
+                        format!("s3://{bucket}/live{rep}/{{schema}}/{{table}}"),
+                    ),
+                    ("KEY_COLUMNS", "public.orders=id".to_string()),
+                    ("TIMESTAMP_COLUMN", "updated_at".to_string()),
+                    ("TABLE_DEFINITION", dms::DEFINITION.to_string()),
+                ]
+                .map(|(k, v)| (k.to_string(), v)),
+            );
+            eprintln!("  dms-merge {} rep {rep}", storage.name);
+            runs.push(run_container(&binary(args, "dms-merge"), env, &events).await?);
+        }
+        let net =
+            |c: &Container, i: usize| c.invoke_ms[i] - c.encode_ms.get(i).copied().unwrap_or(0.0);
+        let loads: Vec<f64> = runs.iter().map(|c| net(c, 0)).collect();
+        let merges: Vec<f64> = runs
+            .iter()
+            .flat_map(|c| (1..c.invoke_ms.len()).map(move |i| net(c, i)))
+            .collect();
+        let merge_totals: Vec<f64> = runs
+            .iter()
+            .map(|c| (1..c.invoke_ms.len()).map(|i| net(c, i)).sum())
+            .collect();
+        let mut v = throughput(&runs, args.records + changes, None);
+        let load_ms = stats::median(&loads);
+        let merge_total = stats::median(&merge_totals);
+        v["load_ms_median"] = json!(load_ms);
+        v["load_rows_per_s"] = json!(load_ms.map(|l| args.records as f64 / (l / 1000.0)));
+        v["cdc_file_ms_median"] = json!(stats::median(&merges));
+        v["cdc_file_ms_all"] = json!(merges);
+        v["cdc_changes_per_s"] = json!(merge_total.map(|t| changes as f64 / (t / 1000.0)));
+        out.insert(storage.name.to_string(), v);
+    }
+    Ok(json!({
+        "load_rows": args.records,
+        "cdc_files": files,
+        "changes_per_file": args.batch,
+        "files": "meander_e2e::dms: public.orders (id, name with commas and quotes, qty, NUMERIC(10,2) amount, updated_at), headerless CSV typed by a DMS table definition, TIMESTAMP_COLUMN=updated_at; CDC changes: 60% updates of live keys, 20% deletes, 20% inserts",
+        "method": "per run a fresh dms-merge container, one direct S3 notification per file: the full-load file (one WRITE), then each CDC file in turn (one MERGE on id each, into the growing table)",
+        "storages": Value::Object(out),
+    }))
+}
+
 // ----------------------------------------------------------------- oxbow
 
 const OXBOW_BATCH: usize = 100;
@@ -767,6 +874,26 @@ fn costs(results: &Value) -> Value {
             "JSON messages, moto S3",
             batch,
             &s["batch_ms_median"],
+            &s["peak_rss_kb_max"],
+        );
+    }
+    if let Some(s) = results["dms_merge"]["storages"]["moto_s3"].as_object() {
+        let load = results["dms_merge"]["load_rows"].as_u64().unwrap_or(10_000);
+        let per_file = results["dms_merge"]["changes_per_file"]
+            .as_u64()
+            .unwrap_or(1000);
+        add(
+            "dms-merge",
+            "DMS full load (CSV), moto S3",
+            load,
+            &s["load_ms_median"],
+            &s["peak_rss_kb_max"],
+        );
+        add(
+            "dms-merge",
+            "DMS CDC files (CSV, MERGE), moto S3",
+            per_file,
+            &s["cdc_file_ms_median"],
             &s["peak_rss_kb_max"],
         );
     }
