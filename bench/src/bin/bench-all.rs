@@ -33,20 +33,6 @@ const FUNCTIONS: [&str; 7] = [
     "glue-sync",
     "table-backup",
 ];
-/// The cargo call each binary comes from (bench/run.sh, same order): one
-/// call per feature set, so every binary is the one its function deploys.
-/// The members of a call have the same features as each built alone
-/// (`cargo tree -e features`), so each is the per-function build.
-const BUILDS: [(&str, &[&str]); 5] = [
-    (
-        "cargo build --release --no-default-features -p oxbow -p meander-bench --bin oxbow --bin table-tool",
-        &["oxbow", "table-tool"],
-    ),
-    ("cargo build --release -p group-events -p sqs-ingest", &["group-events", "sqs-ingest"]),
-    ("cargo build --release -p dynamo-cdc -p dms-merge", &["dynamo-cdc", "dms-merge"]),
-    ("cargo build --release -p glue-sync", &["glue-sync"]),
-    ("cargo build --release -p table-backup", &["table-backup"]),
-];
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(900);
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -771,7 +757,7 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
             "idle_rss_kb_median": stats::median_u64(&rss),
             "binary_bytes": size,
             "zip_bytes": zip,
-            "build": build_of(name),
+            "build": build_of(args, name),
             "datafusion_paths": datafusion,
             "datafusion_linked": datafusion > DATAFUSION_LINKED,
         }));
@@ -783,7 +769,7 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
         } else {
             "cargo-lambda not installed: stripped release binary of this host (x86_64) and its zip as `bootstrap`, not the arm64 build"
         },
-        "builds": "each binary from the cargo call of its feature set (the build column), as the function is deployed: deltalake's datafusion (meander's merge feature) only in dynamo-cdc and dms-merge; datafusion_paths = datafusion source paths (panic locations) found in the binary",
+        "builds": "each binary from the cargo call of its feature set (build, from <bins>/builds.txt), as the function is deployed: deltalake's datafusion (meander's merge feature) only in dynamo-cdc and dms-merge; datafusion_paths = datafusion source paths (panic locations) found in the binary",
         "functions": functions,
     }))
 }
@@ -797,12 +783,16 @@ fn cargo_lambda_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// The cargo call a binary comes from (`BUILDS`).
-fn build_of(name: &str) -> Option<&'static str> {
-    BUILDS
-        .iter()
-        .find(|(_, members)| members.contains(&name))
-        .map(|(cmd, _)| *cmd)
+/// The cargo call a binary comes from: `<bins>/builds.txt`, lines of
+/// `<binary>\t<cargo command>`, written by bench/run.sh as it copies each
+/// build's binaries there.
+fn build_of(args: &Args, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(args.bins.join("builds.txt")).ok()?;
+    text.lines()
+        .rev()
+        .filter_map(|l| l.split_once('\t'))
+        .find(|(n, _)| *n == name)
+        .map(|(_, cmd)| cmd.to_string())
 }
 
 /// Above this many datafusion source paths, datafusion is linked in (a
