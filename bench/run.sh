@@ -42,7 +42,7 @@ fi
 #    `cargo tree -e features`), so each binary is its per-function build;
 #    the calls share the target dir (a crate built with other features gets
 #    another hash, so every set stays cached).
-#    Each call's binaries are copied to $work/bin right after it (with the
+#    Each call's binaries are linked (or copied) to $work/bin right after it (with the
 #    call in $work/bin/builds.txt, which results.md reports per binary), so
 #    a later build in the shared target dir cannot swap them.
 #    MEANDER_BENCH_SKIP_BUILD=1 skips the builds and measures the binaries
@@ -54,7 +54,8 @@ build() {
   echo "== cargo build --release $* (in $release)" >&2
   CARGO_TARGET_DIR="$release" cargo build --release "$@"
   for n in $names; do
-    cp "$release/release/$n" "$bins/$n.tmp" && mv "$bins/$n.tmp" "$bins/$n"
+    # A hard link (no space; cargo replaces, never rewrites, its outputs).
+    ln -f "$release/release/$n" "$bins/$n" 2>/dev/null || cp "$release/release/$n" "$bins/$n"
     grep -v "^$n"$'\t' "$bins/builds.txt" 2>/dev/null > "$bins/builds.new" || true
     printf '%s\tcargo build --release %s\n' "$n" "$*" >> "$bins/builds.new"
     mv "$bins/builds.new" "$bins/builds.txt"
