@@ -104,7 +104,7 @@ def headline_md(r):
         inits = [v["init_ms_median"] for v in d["functions"] if v.get("init_ms_median") is not None]
         if inits:
             lines.append(f"- cold start (spawn-to-ready): {f(min(inits), 1)} to {f(max(inits), 1)} ms per function.")
-        sizes = ", ".join(f"{v['function']} {f(v['zip_bytes'] / 1e6, 1)}" for v in d["functions"])
+        sizes = ", ".join(f"{v['function']} {f(v['zip_bytes'] / 1e6, 1)}" for v in d["functions"] if "zip_bytes" in v)
         lines.append(f"- deployable zip MB (x86_64 host build, per function): {sizes}.")
     d = r.get("dms_merge")
     if d:
@@ -260,6 +260,9 @@ def cold_md(r):
         "|---|---|---|---|---|---|---|",
     ]
     for v in d["functions"]:
+        if v.get("missing"):
+            lines.append(f"| {v['function']} | not measured: no binary | | | | | |")
+            continue
         linked = v.get("datafusion_linked")
         linked = "n/a" if linked is None else ("yes" if linked else "no") + f" ({v.get('datafusion_paths')} paths)"
         lines.append(
@@ -348,11 +351,12 @@ def plots(r, out):
         made.append("oxbow_scaling.png")
     d = r.get("cold_start")
     if d:
-        names = [v["function"] for v in d["functions"]]
+        fns = [v for v in d["functions"] if not v.get("missing")]
+        names = [v["function"] for v in fns]
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        axes[0].bar(names, [v["init_ms_median"] for v in d["functions"]], color="#5cb85c")
+        axes[0].bar(names, [v["init_ms_median"] for v in fns], color="#5cb85c")
         axes[0].set_title("spawn-to-ready (ms, median)")
-        axes[1].bar(names, [v["zip_bytes"] / 1e6 for v in d["functions"]], color="#f0ad4e")
+        axes[1].bar(names, [v["zip_bytes"] / 1e6 for v in fns], color="#f0ad4e")
         axes[1].set_title("zip size (MB)")
         for a in axes:
             a.tick_params(axis="x", rotation=30)

@@ -717,6 +717,11 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
     let lambda_zip = cargo_lambda_available();
     let mut functions = Vec::new();
     for name in FUNCTIONS {
+        if !binary(args, name).exists() {
+            eprintln!("  {name}: no binary in {}, skipped", args.bins.display());
+            functions.push(json!({"function": name, "missing": true}));
+            continue;
+        }
         let extra: Vec<(&str, String)> = match name {
             "group-events" => vec![("QUEUE_URL", fifo.url.clone())],
             "sqs-ingest" | "dynamo-cdc" => {
