@@ -105,7 +105,7 @@ def headline_md(r):
         if inits:
             lines.append(f"- cold start (spawn-to-ready): {f(min(inits), 1)} to {f(max(inits), 1)} ms per function.")
         sizes = ", ".join(f"{v['function']} {f(v['zip_bytes'] / 1e6, 1)}" for v in d["functions"] if "zip_bytes" in v)
-        lines.append(f"- deployable zip MB (x86_64 host build, per function): {sizes}.")
+        lines.append(f"- deployable zip MB (x86_64 host binaries; each one's build in section 3): {sizes}.")
     d = r.get("dms_merge")
     if d:
         for storage, v in d["storages"].items():

@@ -192,7 +192,9 @@ fn machine(args: &Args) -> Value {
         "rustc": run("rustc", &["--version"]),
         "python": run(&py, &["--version"]),
         "git_commit": run("git", &["rev-parse", "HEAD"]),
-        "git_dirty": run("git", &["status", "--porcelain"]).map(|s| !s.is_empty()),
+        // Changes outside the results this run writes.
+        "git_dirty": run("git", &["status", "--porcelain", "--", ".", ":!bench/results"])
+            .map(|s| !s.is_empty()),
         "note": "shared machine: other builds may run at the same time; ratios are against the same run's baseline",
     })
 }
