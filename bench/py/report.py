@@ -41,6 +41,10 @@ def sizes(c, part):
                 f"{c.get('reps')} repetitions (medians)")
     if part == "cold_start":
         return f"{c.get('cold_reps')} cold starts per function"
+    if part == "dms_merge":
+        files = c.get('records') // max(c.get('batch'), 1)
+        return (f"full load of {c.get('records'):,} rows + {files} CDC files of {c.get('batch'):,} changes, "
+                f"{c.get('reps')} runs (medians)")
     return f"{c.get('records'):,} records in batches of {c.get('batch'):,}, {c.get('reps')} runs (medians)"
 
 
@@ -66,7 +70,7 @@ def machine_md(r):
         f"| rustc | {m.get('rustc')} |",
         f"| python | {m.get('python')} |",
         *[f"| sizes run: {part} | {sizes(r[part].get('config', c), part)} |"
-          for part in ("dynamo_cdc", "oxbow", "cold_start", "sqs_ingest") if part in r],
+          for part in ("dynamo_cdc", "oxbow", "cold_start", "sqs_ingest", "dms_merge") if part in r],
         f"| run time (last bench-all call) | {f(r.get('elapsed_s'), 0)} s |",
         "",
         f"{m.get('note', '')}",
@@ -100,6 +104,16 @@ def headline_md(r):
         inits = [v["init_ms_median"] for v in d["functions"] if v.get("init_ms_median") is not None]
         if inits:
             lines.append(f"- cold start (spawn-to-ready): {f(min(inits), 1)} to {f(max(inits), 1)} ms per function.")
+        sizes = ", ".join(f"{v['function']} {f(v['zip_bytes'] / 1e6, 1)}" for v in d["functions"] if "zip_bytes" in v)
+        lines.append(f"- deployable zip MB (x86_64 host binaries; each one's build in section 3): {sizes}.")
+    d = r.get("dms_merge")
+    if d:
+        for storage, v in d["storages"].items():
+            lines.append(
+                f"- dms-merge, {storage}: full load {f(v['load_rows_per_s'])} rows/s, CDC "
+                f"{f(v['cdc_changes_per_s'])} changes/s (MERGE, {f(v['cdc_file_ms_median'])} ms per "
+                f"{d['changes_per_file']:,}-change file), peak RSS {f(mib(v['peak_rss_kb_max']), 1)} MiB."
+            )
     d = r.get("sqs_ingest")
     if d:
         for storage, v in d["storages"].items():
@@ -173,6 +187,31 @@ def sqs_md(r):
     return lines
 
 
+def dms_md(r):
+    d = r.get("dms_merge")
+    if not d:
+        return []
+    lines = [
+        "## 5. dms-merge",
+        "",
+        f"A DMS full load of {d['load_rows']:,} rows (one CSV file), then {d['cdc_files']} CDC files of "
+        f"{d['changes_per_file']:,} changes each. Files: {d['files']}. Method: {d['method']}. "
+        "Times exclude the debug driver's encoding of each event (raw times in results.json).",
+        "",
+        "| storage | full load ms | full-load rows/s | ms per CDC file (MERGE) | CDC changes/s | all rows+changes/s "
+        "| peak RSS MiB | spawn-to-ready ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for storage, v in d["storages"].items():
+        lines.append(
+            f"| {storage} | {f(v['load_ms_median'])} | {f(v['load_rows_per_s'])} | {f(v['cdc_file_ms_median'])} | "
+            f"{f(v['cdc_changes_per_s'])} | {f(v['records_per_s'])} | {f(mib(v['peak_rss_kb_max']), 1)} | "
+            f"{f(v['init_ms_median'], 1)} |"
+        )
+    lines.append("")
+    return lines
+
+
 def oxbow_md(r):
     d = r.get("oxbow")
     if not d:
@@ -214,15 +253,22 @@ def cold_md(r):
     lines = [
         "## 3. Cold start and deployable size",
         "",
-        f"Method: {d['method']}. Package: {d['package']}.",
+        f"Method: {d['method']}. Package: {d['package']}."
+        + (f" Builds: {d['builds']}." if d.get("builds") else ""),
         "",
-        "| function | spawn-to-ready ms (median) | idle RSS MiB | binary MB | zip MB |",
-        "|---|---|---|---|---|",
+        "| function | spawn-to-ready ms (median) | idle RSS MiB | binary MB | zip MB | datafusion linked | built by |",
+        "|---|---|---|---|---|---|---|",
     ]
     for v in d["functions"]:
+        if v.get("missing"):
+            lines.append(f"| {v['function']} | not measured: no binary | | | | | |")
+            continue
+        linked = v.get("datafusion_linked")
+        linked = "n/a" if linked is None else ("yes" if linked else "no") + f" ({v.get('datafusion_paths')} paths)"
         lines.append(
             f"| {v['function']} | {f(v['init_ms_median'], 1)} | {f(mib(v['idle_rss_kb_median']), 1)} | "
-            f"{f(v['binary_bytes'] / 1e6, 1)} | {f(v['zip_bytes'] / 1e6, 1)} |"
+            f"{f(v['binary_bytes'] / 1e6, 1)} | {f(v['zip_bytes'] / 1e6, 1)} | {linked} | "
+            f"`{v.get('build') or 'one unified build of all functions'}` |"
         )
     lines.append("")
     return lines
@@ -233,7 +279,7 @@ def cost_md(r):
     if not d or not d.get("rows"):
         return []
     lines = [
-        "## 5. Cost per million records (arm64)",
+        "## 6. Cost per million records (arm64)",
         "",
         f"Price: {d['price_source']}.",
         "",
@@ -305,11 +351,12 @@ def plots(r, out):
         made.append("oxbow_scaling.png")
     d = r.get("cold_start")
     if d:
-        names = [v["function"] for v in d["functions"]]
+        fns = [v for v in d["functions"] if not v.get("missing")]
+        names = [v["function"] for v in fns]
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        axes[0].bar(names, [v["init_ms_median"] for v in d["functions"]], color="#5cb85c")
+        axes[0].bar(names, [v["init_ms_median"] for v in fns], color="#5cb85c")
         axes[0].set_title("spawn-to-ready (ms, median)")
-        axes[1].bar(names, [v["zip_bytes"] / 1e6 for v in d["functions"]], color="#f0ad4e")
+        axes[1].bar(names, [v["zip_bytes"] / 1e6 for v in fns], color="#f0ad4e")
         axes[1].set_title("zip size (MB)")
         for a in axes:
             a.tick_params(axis="x", rotation=30)
@@ -349,7 +396,7 @@ def main():
         "Written by `bash bench/run.sh` (bench/README.md) from results.json of the same run.",
         "",
     ]
-    lines += machine_md(r) + headline_md(r) + dynamo_md(r) + oxbow_md(r) + cold_md(r) + sqs_md(r) + cost_md(r)
+    lines += machine_md(r) + headline_md(r) + dynamo_md(r) + oxbow_md(r) + cold_md(r) + sqs_md(r) + dms_md(r) + cost_md(r)
     lines += ["## Plots", ""] + [f"![{m}]({m})" for m in made] + [""]
     with open(os.path.join(out, "results.md"), "w") as fh:
         fh.write("\n".join(lines))

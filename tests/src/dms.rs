@@ -331,3 +331,41 @@ pub fn notification(bucket: &str, key: &str) -> String {
     }]})
     .to_string()
 }
+
+/// A larger, regular workload (the bench): a full load of ids
+/// `1..=load_rows`, then `files` CDC files of `changes` changes each, one
+/// minute apart (names `20261121-1HMM00000`), every change at its own
+/// timestamp: 60% updates of live keys, 20% deletes, 20% inserts of new keys.
+pub fn workload(load_rows: usize, files: usize, changes: usize) -> (Vec<Row>, Vec<CdcFile>) {
+    let load_at = "2026-11-21 09:00:00.000000";
+    let load: Vec<Row> = (1..=load_rows as i64)
+        .map(|id| row(id, 0, load_at))
+        .collect();
+    let mut live: Vec<i64> = load.iter().map(|r| r.id).collect();
+    let mut rng = Lcg(7);
+    let mut next_id = load_rows as i64;
+    let mut cdc = Vec::new();
+    for f in 0..files {
+        let minute = f as u64 + 1;
+        let name = format!("20261121-{:02}{:02}00000", 10 + minute / 60, minute % 60);
+        let mut out = Vec::with_capacity(changes);
+        for c in 0..changes {
+            let at = ts(f as u64 * 60_000_000 + c as u64);
+            let version = (f * changes + c + 1) as u32;
+            let kind = rng.next(10);
+            if kind < 6 && !live.is_empty() {
+                let id = live[rng.next(live.len() as u64) as usize];
+                out.push((Op::U, row(id, version, &at)));
+            } else if kind < 8 && !live.is_empty() {
+                let id = live.swap_remove(rng.next(live.len() as u64) as usize);
+                out.push((Op::D, row(id, version, &at)));
+            } else {
+                next_id += 1;
+                live.push(next_id);
+                out.push((Op::I, row(next_id, version, &at)));
+            }
+        }
+        cdc.push(CdcFile { name, changes: out });
+    }
+    (load, cdc)
+}

@@ -24,11 +24,12 @@ use serde_json::{json, Value};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Res<T> = std::result::Result<T, BoxError>;
 
-const FUNCTIONS: [&str; 6] = [
+const FUNCTIONS: [&str; 7] = [
     "oxbow",
     "group-events",
     "sqs-ingest",
     "dynamo-cdc",
+    "dms-merge",
     "glue-sync",
     "table-backup",
 ];
@@ -53,10 +54,11 @@ struct Args {
     /// Table sizes (existing files) for the oxbow scaling benchmark.
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     sizes: Vec<usize>,
-    /// Records (stream records, SQS messages) per throughput run.
+    /// Records (stream records, SQS messages, dms-merge full-load rows) per
+    /// throughput run.
     #[arg(long, default_value_t = 10_000)]
     records: usize,
-    /// Records per invocation.
+    /// Records per invocation (dms-merge: changes per CDC file).
     #[arg(long, default_value_t = 1_000)]
     batch: usize,
     /// Repetitions (medians are reported).
@@ -65,8 +67,12 @@ struct Args {
     /// Cold starts per function.
     #[arg(long, default_value_t = 5)]
     cold_reps: usize,
-    /// Parts to run: dynamo, sqs, oxbow, cold.
-    #[arg(long, value_delimiter = ',', default_value = "dynamo,sqs,oxbow,cold")]
+    /// Parts to run: dynamo, sqs, dms, oxbow, cold.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "dynamo,sqs,dms,oxbow,cold"
+    )]
     only: Vec<String>,
     /// Keep the parts of an existing results.json that this run does not
     /// measure (each part records the configuration it ran with).
@@ -114,6 +120,12 @@ async fn main() -> Res<()> {
         eprintln!("== sqs-ingest");
         results["sqs_ingest"] = sqs_ingest(&args, &aws).await?;
         results["sqs_ingest"]["config"] = config.clone();
+        save(&path, &results)?;
+    }
+    if wants("dms") {
+        eprintln!("== dms-merge");
+        results["dms_merge"] = dms_merge(&args, &aws).await?;
+        results["dms_merge"]["config"] = config.clone();
         save(&path, &results)?;
     }
     if wants("oxbow") {
@@ -180,7 +192,9 @@ fn machine(args: &Args) -> Value {
         "rustc": run("rustc", &["--version"]),
         "python": run(&py, &["--version"]),
         "git_commit": run("git", &["rev-parse", "HEAD"]),
-        "git_dirty": run("git", &["status", "--porcelain"]).map(|s| !s.is_empty()),
+        // Changes outside the results this run writes.
+        "git_dirty": run("git", &["status", "--porcelain", "--", ".", ":!bench/results"])
+            .map(|s| !s.is_empty()),
         "note": "shared machine: other builds may run at the same time; ratios are against the same run's baseline",
     })
 }
@@ -480,6 +494,102 @@ async fn sqs_ingest(args: &Args, aws: &Aws) -> Res<Value> {
     }))
 }
 
+// ------------------------------------------------------------- dms-merge
+
+/// dms-merge over a DMS full load of `records` rows (one headerless CSV
+/// file, typed by a table definition) and `records / batch` CDC files of
+/// `batch` changes each, one direct S3 notification per file (the full load
+/// is one invocation, each CDC file one MERGE invocation).
+async fn dms_merge(args: &Args, aws: &Aws) -> Res<Value> {
+    use meander_e2e::dms;
+    let files = (args.records / args.batch.max(1)).max(1);
+    let (load, cdc) = dms::workload(args.records, files, args.batch);
+    let load_csv = dms::csv_file(None, &load);
+    let cdc_csv: Vec<(String, Vec<u8>)> = cdc
+        .iter()
+        .map(|f| {
+            let ops: Vec<dms::Op> = f.changes.iter().map(|(op, _)| *op).collect();
+            let rows: Vec<dms::Row> = f.changes.iter().map(|(_, r)| r.clone()).collect();
+            (format!("{}.csv", f.name), dms::csv_file(Some(&ops), &rows))
+        })
+        .collect();
+    let changes = files * args.batch;
+    let mut out = serde_json::Map::new();
+    for storage in storages(args, aws, "dms").await? {
+        let bucket = match storage.root.strip_prefix("s3://") {
+            Some(b) => b.to_string(),
+            None => "bkt".to_string(),
+        };
+        let mut runs = Vec::new();
+        for rep in 0..args.reps {
+            let folder = format!("dms{rep}/public/orders");
+            let mut objects = vec![(format!("{folder}/LOAD00000001.csv"), load_csv.clone())];
+            objects.extend(
+                cdc_csv
+                    .iter()
+                    .map(|(name, body)| (format!("{folder}/{name}"), body.clone())),
+            );
+            let mut events = Vec::new();
+            for (key, body) in objects {
+                if storage.name == "local" {
+                    let path = Path::new(&storage.root).join(&key);
+                    std::fs::create_dir_all(path.parent().ok_or("no parent")?)?;
+                    std::fs::write(&path, body)?;
+                } else {
+                    aws.put_object(&bucket, &key, body).await?;
+                }
+                events.push(serde_json::from_str::<Value>(&dms::notification(
+                    &bucket, &key,
+                ))?);
+            }
+            let mut env = env_for_function();
+            env.extend(storage.env.clone());
+            env.extend(
+                [
+                    (
+                        "DELTA_TABLE_URI",
+                        format!("s3://{bucket}/live{rep}/{{schema}}/{{table}}"),
+                    ),
+                    ("KEY_COLUMNS", "public.orders=id".to_string()),
+                    ("TIMESTAMP_COLUMN", "updated_at".to_string()),
+                    ("TABLE_DEFINITION", dms::DEFINITION.to_string()),
+                ]
+                .map(|(k, v)| (k.to_string(), v)),
+            );
+            eprintln!("  dms-merge {} rep {rep}", storage.name);
+            runs.push(run_container(&binary(args, "dms-merge"), env, &events).await?);
+        }
+        let net =
+            |c: &Container, i: usize| c.invoke_ms[i] - c.encode_ms.get(i).copied().unwrap_or(0.0);
+        let loads: Vec<f64> = runs.iter().map(|c| net(c, 0)).collect();
+        let merges: Vec<f64> = runs
+            .iter()
+            .flat_map(|c| (1..c.invoke_ms.len()).map(move |i| net(c, i)))
+            .collect();
+        let merge_totals: Vec<f64> = runs
+            .iter()
+            .map(|c| (1..c.invoke_ms.len()).map(|i| net(c, i)).sum())
+            .collect();
+        let mut v = throughput(&runs, args.records + changes, None);
+        let load_ms = stats::median(&loads);
+        let merge_total = stats::median(&merge_totals);
+        v["load_ms_median"] = json!(load_ms);
+        v["load_rows_per_s"] = json!(load_ms.map(|l| args.records as f64 / (l / 1000.0)));
+        v["cdc_file_ms_median"] = json!(stats::median(&merges));
+        v["cdc_file_ms_all"] = json!(merges);
+        v["cdc_changes_per_s"] = json!(merge_total.map(|t| changes as f64 / (t / 1000.0)));
+        out.insert(storage.name.to_string(), v);
+    }
+    Ok(json!({
+        "load_rows": args.records,
+        "cdc_files": files,
+        "changes_per_file": args.batch,
+        "files": "meander_e2e::dms: public.orders (id, name with commas and quotes, qty, NUMERIC(10,2) amount, updated_at), headerless CSV typed by a DMS table definition, TIMESTAMP_COLUMN=updated_at; CDC changes: 60% updates of live keys, 20% deletes, 20% inserts",
+        "method": "per run a fresh dms-merge container, one direct S3 notification per file: the full-load file (one WRITE), then each CDC file in turn (one MERGE on id each, into the growing table)",
+        "storages": Value::Object(out),
+    }))
+}
+
 // ----------------------------------------------------------------- oxbow
 
 const OXBOW_BATCH: usize = 100;
@@ -609,11 +719,23 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
     let lambda_zip = cargo_lambda_available();
     let mut functions = Vec::new();
     for name in FUNCTIONS {
+        if !binary(args, name).exists() {
+            eprintln!("  {name}: no binary in {}, skipped", args.bins.display());
+            functions.push(json!({"function": name, "missing": true}));
+            continue;
+        }
         let extra: Vec<(&str, String)> = match name {
             "group-events" => vec![("QUEUE_URL", fifo.url.clone())],
             "sqs-ingest" | "dynamo-cdc" => {
                 vec![("DELTA_TABLE_URI", format!("s3://{bucket}/tables/t"))]
             }
+            "dms-merge" => vec![
+                (
+                    "DELTA_TABLE_URI",
+                    format!("s3://{bucket}/live/{{schema}}/{{table}}"),
+                ),
+                ("KEY_COLUMNS", "public.orders=id".into()),
+            ],
             "glue-sync" => vec![("GLUE_DATABASE", "bench".into())],
             "table-backup" => vec![("BACKUP_URI", format!("s3://{bucket}/backups"))],
             _ => vec![],
@@ -630,6 +752,7 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
         let bin = binary(args, name);
         let size = std::fs::metadata(&bin)?.len();
         let zip = zip_size(&args.python, &bin)?;
+        let datafusion = datafusion_paths(&bin)?;
         eprintln!(
             "  {name}: init {:?} ms",
             stats::median(&inits).unwrap_or_default()
@@ -641,6 +764,9 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
             "idle_rss_kb_median": stats::median_u64(&rss),
             "binary_bytes": size,
             "zip_bytes": zip,
+            "build": build_of(args, name),
+            "datafusion_paths": datafusion,
+            "datafusion_linked": datafusion > DATAFUSION_LINKED,
         }));
     }
     Ok(json!({
@@ -648,8 +774,9 @@ async fn cold_starts(args: &Args, aws: &Aws) -> Res<Value> {
         "package": if lambda_zip {
             "cargo-lambda is installed, but sizes here are of the host release build"
         } else {
-            "cargo-lambda not installed: stripped release binary of this host (x86_64) and its zip as `bootstrap`, not the arm64 build; all functions come from one cargo build, so features are unified: deltalake's datafusion feature (only dynamo-cdc needs it) is linked into the others too, which makes oxbow and sqs-ingest larger than a per-function build"
+            "cargo-lambda not installed: stripped release binary of this host (x86_64) and its zip as `bootstrap`, not the arm64 build"
         },
+        "builds": "each binary from the cargo call of its feature set (build, from <bins>/builds.txt), as the function is deployed: deltalake's datafusion (meander's merge feature) only in dynamo-cdc and dms-merge; datafusion_paths = datafusion source paths (panic locations) found in the binary",
         "functions": functions,
     }))
 }
@@ -661,6 +788,30 @@ fn cargo_lambda_available() -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// The cargo call a binary comes from: `<bins>/builds.txt`, lines of
+/// `<binary>\t<cargo command>`, written by bench/run.sh as it copies each
+/// build's binaries there.
+fn build_of(args: &Args, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(args.bins.join("builds.txt")).ok()?;
+    text.lines()
+        .rev()
+        .filter_map(|l| l.split_once('\t'))
+        .find(|(n, _)| *n == name)
+        .map(|(_, cmd)| cmd.to_string())
+}
+
+/// Above this many datafusion source paths, datafusion is linked in (a
+/// function without it can still name one or two through deltalake).
+const DATAFUSION_LINKED: usize = 10;
+
+/// How many datafusion crate source paths (`/datafusion-<crate>`, kept in
+/// panic locations of the stripped binary) `bin` holds.
+fn datafusion_paths(bin: &Path) -> Res<usize> {
+    let bytes = std::fs::read(bin)?;
+    let needle = b"/datafusion-";
+    Ok(bytes.windows(needle.len()).filter(|w| w == needle).count())
 }
 
 /// Deflated zip size of `bin` stored as `bootstrap`, as Lambda is given it.
@@ -720,6 +871,26 @@ fn costs(results: &Value) -> Value {
             "JSON messages, moto S3",
             batch,
             &s["batch_ms_median"],
+            &s["peak_rss_kb_max"],
+        );
+    }
+    if let Some(s) = results["dms_merge"]["storages"]["moto_s3"].as_object() {
+        let load = results["dms_merge"]["load_rows"].as_u64().unwrap_or(10_000);
+        let per_file = results["dms_merge"]["changes_per_file"]
+            .as_u64()
+            .unwrap_or(1000);
+        add(
+            "dms-merge",
+            "DMS full load (CSV), moto S3",
+            load,
+            &s["load_ms_median"],
+            &s["peak_rss_kb_max"],
+        );
+        add(
+            "dms-merge",
+            "DMS CDC files (CSV, MERGE), moto S3",
+            per_file,
+            &s["cdc_file_ms_median"],
             &s["peak_rss_kb_max"],
         );
     }
