@@ -501,3 +501,37 @@ impl Aws {
         })
     }
 }
+
+/// Send `bodies` to `queue_url` with SendMessageBatch, 10 per call, 16 calls
+/// at once; panics unless every message was accepted.
+pub async fn send_all(sqs: &aws_sdk_sqs::Client, queue_url: &str, bodies: &[String]) {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+    use futures::StreamExt;
+    let sent: Vec<usize> = futures::stream::iter(bodies.chunks(10))
+        .map(|chunk| async move {
+            let entries: Vec<SendMessageBatchRequestEntry> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .expect("entry")
+                })
+                .collect();
+            let out = sqs
+                .send_message_batch()
+                .queue_url(queue_url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .expect("send batch");
+            assert!(out.failed().is_empty(), "{:?}", out.failed());
+            out.successful().len()
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert_eq!(sent.iter().sum::<usize>(), bodies.len());
+}

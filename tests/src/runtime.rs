@@ -128,6 +128,16 @@ impl InvokeOutcome {
         matches!(self, InvokeOutcome::Response(_))
     }
 
+    /// The `itemIdentifier`s of a partial batch response, in its order.
+    /// Panics when the outcome is not a response or the response is malformed.
+    pub fn item_failures(&self) -> Vec<String> {
+        match self {
+            InvokeOutcome::Response(v) => crate::poller::batch_item_failures(v)
+                .unwrap_or_else(|e| panic!("malformed partial batch response: {e}")),
+            other => panic!("expected a response, got {}", other.describe()),
+        }
+    }
+
     /// The response payload, or an error describing what happened instead.
     pub fn into_response(self) -> Result<Value> {
         match self {

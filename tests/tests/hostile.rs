@@ -86,21 +86,6 @@ fn hostile_s3_bodies(bucket: &str, prefix: &str) -> Vec<(&'static str, String)> 
     ]
 }
 
-/// The ids in a partial batch response.
-fn failures(outcome: &InvokeOutcome) -> BTreeSet<String> {
-    match outcome {
-        InvokeOutcome::Response(v) => v["batchItemFailures"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        other => panic!("expected a response, got {}", other.describe()),
-    }
-}
-
 /// Invoke, then check: a response (no crash), exactly `bad` reported, the
 /// process alive and without panics, one WARN/ERROR line naming each bad
 /// item (with its reason).
@@ -116,7 +101,7 @@ async fn invoke_and_check(
     fig.runs += 1;
     let logs = f.logs_since(mark);
     let text = logs.join("\n");
-    let got = failures(&outcome);
+    let got: BTreeSet<String> = outcome.item_failures().into_iter().collect();
     let want: BTreeSet<String> = bad.iter().map(|s| s.to_string()).collect();
     assert_eq!(got, want, "batchItemFailures; log:\n{text}");
     assert!(f.exit_status().is_none(), "process died:\n{text}");

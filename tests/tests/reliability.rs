@@ -9,9 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures::StreamExt;
-use meander_e2e::aws::{Aws, QueueOptions, QueueWithDlq};
+use meander_e2e::aws::{send_all, Aws, QueueOptions, QueueWithDlq};
 use meander_e2e::delta_reader::{read_table, TableContents};
 use meander_e2e::dms::{
     assert_same, csv_file, parquet_file, row_of, scenario_with, source_state, Op, Row, DEFINITION,
@@ -89,37 +88,6 @@ fn record_bodies(records: i64, per_message: i64) -> Vec<String> {
             serde_json::Value::Array(rows).to_string()
         })
         .collect()
-}
-
-/// Send `bodies` with SendMessageBatch, 10 per call, 16 calls at once.
-async fn send_all(sqs: &aws_sdk_sqs::Client, queue_url: &str, bodies: &[String]) {
-    let sent: Vec<usize> = futures::stream::iter(bodies.chunks(10))
-        .map(|chunk| async move {
-            let entries: Vec<SendMessageBatchRequestEntry> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, body)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(body)
-                        .build()
-                        .expect("entry")
-                })
-                .collect();
-            let out = sqs
-                .send_message_batch()
-                .queue_url(queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .expect("send batch");
-            assert!(out.failed().is_empty(), "{:?}", out.failed());
-            out.successful().len()
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    assert_eq!(sent.iter().sum::<usize>(), bodies.len());
 }
 
 /// The `id` column, as read back.

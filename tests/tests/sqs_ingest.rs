@@ -5,14 +5,12 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use futures::StreamExt;
-use meander_e2e::aws::{Aws, QueueOptions};
+use meander_e2e::aws::{send_all, Aws, QueueOptions};
 use meander_e2e::delta_reader::{read_table, TableContents};
 use meander_e2e::moto::{env_for_function, unique_name};
 use meander_e2e::poller::{message_bodies, queue_depth, DrainOptions, SqsPoller};
 use meander_e2e::records::json_message;
-use meander_e2e::runtime::{function_binary, FunctionProcess, InvokeOutcome, SpawnOptions};
+use meander_e2e::runtime::{function_binary, FunctionProcess, SpawnOptions};
 use serde_json::{json, Value};
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -30,37 +28,6 @@ async fn sqs_ingest(table_uri: &str, extra: &[(&str, &str)], timeout: Duration) 
         .expect("spawn sqs-ingest")
 }
 
-/// Send `bodies` with SendMessageBatch, 10 per call, many calls at once.
-async fn send_all(sqs: &aws_sdk_sqs::Client, queue_url: &str, bodies: &[String]) {
-    let results: Vec<usize> = futures::stream::iter(bodies.chunks(10))
-        .map(|chunk| async move {
-            let entries: Vec<SendMessageBatchRequestEntry> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, body)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(body)
-                        .build()
-                        .expect("entry")
-                })
-                .collect();
-            let out = sqs
-                .send_message_batch()
-                .queue_url(queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .expect("send batch");
-            assert!(out.failed().is_empty(), "{:?}", out.failed());
-            out.successful().len()
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    assert_eq!(results.iter().sum::<usize>(), bodies.len());
-}
-
 fn ids(t: &TableContents) -> Vec<i64> {
     let mut ids: Vec<i64> = t
         .column("id")
@@ -69,20 +36,6 @@ fn ids(t: &TableContents) -> Vec<i64> {
         .collect();
     ids.sort_unstable();
     ids
-}
-
-fn failures(outcome: &InvokeOutcome) -> Vec<String> {
-    match outcome {
-        InvokeOutcome::Response(v) => v["batchItemFailures"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        other => panic!("expected a response, got {}", other.describe()),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -204,7 +157,7 @@ async fn a_redelivered_event_adds_nothing() {
         .invoke(event.clone(), INVOKE_TIMEOUT)
         .await
         .expect("invoke");
-    assert_eq!(failures(&first), std::slice::from_ref(&broken));
+    assert_eq!(first.item_failures(), std::slice::from_ref(&broken));
     let before = read_table(&uri).await;
     assert_eq!(ids(&before), (0..20).collect::<Vec<i64>>());
 
@@ -213,11 +166,11 @@ async fn a_redelivered_event_adds_nothing() {
         .invoke(event.clone(), INVOKE_TIMEOUT)
         .await
         .expect("invoke");
-    assert_eq!(failures(&again), std::slice::from_ref(&broken));
+    assert_eq!(again.item_failures(), std::slice::from_ref(&broken));
     // And a new container, which knows the table only from its log.
     let mut cold = sqs_ingest(&uri, &[], Duration::from_secs(60)).await;
     let third = cold.invoke(event, INVOKE_TIMEOUT).await.expect("invoke");
-    assert_eq!(failures(&third), [broken]);
+    assert_eq!(third.item_failures(), [broken]);
 
     let after = read_table(&uri).await;
     assert_eq!(after.version, before.version, "no new commit");
@@ -266,7 +219,7 @@ async fn fifo_groups_are_exactly_once() {
     ]);
     let out = f.invoke(first, INVOKE_TIMEOUT).await.expect("invoke");
     // a2 fails, and a3 with it: the group's order is kept.
-    assert_eq!(failures(&out), ["a2", "a3"]);
+    assert_eq!(out.item_failures(), ["a2", "a3"]);
     // Everything comes again, a2 fixed, with a new message of group B.
     let second = fifo_event(&[
         ("a1", "A", base + 1, json_message(1)),
@@ -279,9 +232,9 @@ async fn fifo_groups_are_exactly_once() {
         .invoke(second.clone(), INVOKE_TIMEOUT)
         .await
         .expect("invoke");
-    assert!(failures(&out).is_empty());
+    assert!(out.item_failures().is_empty());
     let out = f.invoke(second, INVOKE_TIMEOUT).await.expect("invoke");
-    assert!(failures(&out).is_empty());
+    assert!(out.item_failures().is_empty());
     let t = read_table(&uri).await;
     assert_eq!(ids(&t), [1, 2, 3, 4, 5]);
     assert_eq!(t.version, 1, "two commits, the replay added none");
