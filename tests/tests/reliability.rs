@@ -15,7 +15,7 @@ use meander_e2e::delta_reader::{read_table, TableContents};
 use meander_e2e::dms::{
     assert_same, csv_file, parquet_file, row_of, scenario_with, source_state, Op, Row, DEFINITION,
 };
-use meander_e2e::figures::{self, Figures};
+use meander_e2e::figures::{self, Check, Figures};
 use meander_e2e::moto::{env_for_function, SqsServer};
 use meander_e2e::parquet::orders;
 use meander_e2e::poller::{DrainOptions, DrainStats, SqsPoller};
@@ -88,6 +88,42 @@ fn record_bodies(records: i64, per_message: i64) -> Vec<String> {
             serde_json::Value::Array(rows).to_string()
         })
         .collect()
+}
+
+/// Read back the oxbow table at `oxbow_uri` (`files` files of orders under
+/// `ds=2026-11-0{1,2,3}`, `rows_per_file` ids each) and the sqs-ingest table
+/// (ids `0..records`), and compare both with what was sent.
+async fn check_oxbow_and_ingest(
+    fig: &mut Figures,
+    oxbow_uri: &str,
+    (files, rows_per_file): (i64, i64),
+    ingest_uri: &str,
+    records: i64,
+) -> ReadBack {
+    let race = read_table(oxbow_uri).await;
+    let ingested = read_table(ingest_uri).await;
+    let expected_files: Vec<String> = (0..files)
+        .map(|i| format!("{oxbow_uri}/ds=2026-11-0{}/part-{i:05}.parquet", i % 3 + 1))
+        .collect();
+    let file_check = fig.check(&expected_files, &race.files);
+    let oxbow_rows = fig.check(&(0..files * rows_per_file).collect::<Vec<_>>(), &ids(&race));
+    let ingest_rows = fig.check(&(0..records).collect::<Vec<_>>(), &ids(&ingested));
+    ReadBack {
+        race,
+        ingested,
+        file_check,
+        oxbow_rows,
+        ingest_rows,
+    }
+}
+
+/// The two tables read back by [`check_oxbow_and_ingest`] and the checks.
+struct ReadBack {
+    race: TableContents,
+    ingested: TableContents,
+    file_check: Check<String>,
+    oxbow_rows: Check<i64>,
+    ingest_rows: Check<i64>,
 }
 
 /// The `id` column, as read back.
@@ -244,19 +280,20 @@ async fn eight_oxbow_and_four_sqs_ingest_processes_commit_at_once() {
         }
     }
 
-    let race = read_table(&format!("s3://{landing_bucket}/race")).await;
-    let ingested = read_table(&ingest_uri).await;
-    let expected_files: Vec<String> = (0..files)
-        .map(|i| {
-            format!(
-                "s3://{landing_bucket}/race/ds=2026-11-0{}/part-{i:05}.parquet",
-                i % 3 + 1
-            )
-        })
-        .collect();
-    let file_check = fig.check(&expected_files, &race.files);
-    let oxbow_rows = fig.check(&(0..files * rows_per_file).collect::<Vec<_>>(), &ids(&race));
-    let ingest_rows = fig.check(&(0..records).collect::<Vec<_>>(), &ids(&ingested));
+    let ReadBack {
+        race,
+        ingested,
+        file_check,
+        oxbow_rows,
+        ingest_rows,
+    } = check_oxbow_and_ingest(
+        &mut fig,
+        &format!("s3://{landing_bucket}/race"),
+        (files, rows_per_file),
+        &ingest_uri,
+        records,
+    )
+    .await;
     figures::record(&fig);
     eprintln!(
         "{OXBOWS} oxbow: {oxbow_commits} commits; {INGESTS} sqs-ingest: {} commits, {ingest_retries} retries; {} retries in all",
@@ -378,19 +415,19 @@ async fn faults_injected_in_front_of_moto_lose_and_duplicate_nothing() {
     let dead = meander_e2e::poller::message_bodies(&aws.sqs, &q.dlq.url)
         .await
         .expect("dlq");
-    let race = read_table(&format!("s3://{landing_bucket}/faults")).await;
-    let ingested = read_table(&ingest_uri).await;
-    let expected_files: Vec<String> = (0..files)
-        .map(|i| {
-            format!(
-                "s3://{landing_bucket}/faults/ds=2026-11-0{}/part-{i:05}.parquet",
-                i % 3 + 1
-            )
-        })
-        .collect();
-    let file_check = fig.check(&expected_files, &race.files);
-    let oxbow_rows = fig.check(&(0..files * rows_per_file).collect::<Vec<_>>(), &ids(&race));
-    let ingest_rows = fig.check(&(0..records).collect::<Vec<_>>(), &ids(&ingested));
+    let ReadBack {
+        file_check,
+        oxbow_rows,
+        ingest_rows,
+        ..
+    } = check_oxbow_and_ingest(
+        &mut fig,
+        &format!("s3://{landing_bucket}/faults"),
+        (files, rows_per_file),
+        &ingest_uri,
+        records,
+    )
+    .await;
     figures::record(&fig);
     eprintln!(
         "fault proxy: {faults:?}; failures reported: oxbow {oxbow_failures}, sqs-ingest {ingest_failures}"
